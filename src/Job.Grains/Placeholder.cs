@@ -1,0 +1,2 @@
+namespace Job;
+internal static class Placeholder { }
