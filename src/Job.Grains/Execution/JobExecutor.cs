@@ -1,0 +1,147 @@
+using System.Diagnostics;
+using Job.Hosting;
+using Job.Storage;
+using Job.Telemetry;
+using Microsoft.Extensions.Logging;
+
+namespace Job.Execution;
+
+/// <summary>How one run ended, for the caller (the job grain) to wake waiters.</summary>
+internal enum RunOutcome
+{
+    Completed,
+    Rescheduled,
+    Retrying,
+    Errored,
+    HandedBack,
+    Stale,
+}
+
+/// <summary>
+/// Runs one claimed job: builds the runner through the type's initializer, runs it, and writes how
+/// it ended (complete, reschedule, retry with backoff, or errored) in one fenced transaction. Every
+/// failure of the run itself, Init and a bad config included, is a failed attempt with its message
+/// in the history; nothing escapes to strand the claim.
+/// </summary>
+internal sealed partial class JobExecutor(JobRuntime runtime, JobRegistry registry, ILogger<JobExecutor> logger)
+{
+    public async Task<RunOutcome> ExecuteAsync(ClaimedJob claim, CancellationToken shutdown)
+    {
+        var type = registry.Find(claim.JobType);
+        if (type is null)
+        {
+            // Claimed for a type this silo does not run (the grain lives on another silo): hand it back.
+            await runtime.Queue.AbortAsync([(claim.Id, claim.ClaimToken)], $"no initializer for '{claim.JobType}' on this silo", runtime.Clock.Now, CancellationToken.None).ConfigureAwait(false);
+            return RunOutcome.HandedBack;
+        }
+
+        using var activity = JobTelemetry.StartExecute(claim.Id, claim.JobType, claim.Attempt, claim.TraceParent);
+        JobCompletion completion;
+        try
+        {
+            var job = new Job(claim.Id, type.JobType, claim.ConfigJson, null, [], runtime.Json);
+            var runner = type.Init(job);
+            var current = new CurrentJob(runtime, claim, shutdown);
+            completion = await runner.RunAsync(current, shutdown).ConfigureAwait(false)
+                ?? throw new InvalidOperationException($"The runner of '{claim.JobType}' returned no JobCompletion.");
+        }
+        catch (Exception ex)
+        {
+            return Finish(activity, await FailAsync(claim, type.RetrySettings, ex).ConfigureAwait(false));
+        }
+
+        try
+        {
+            return Finish(activity, await ApplyAsync(claim, completion).ConfigureAwait(false));
+        }
+        catch (Exception ex) when (ex is not StaleClaimException)
+        {
+            // The completion's commit failed (the runner's transaction included): nothing of it was
+            // written, so this run counts as failed.
+            LogCompletionFailed(claim.Id, claim.JobType, ex);
+            return Finish(activity, await FailAsync(claim, type.RetrySettings, ex).ConfigureAwait(false));
+        }
+    }
+
+    private async Task<RunOutcome> ApplyAsync(ClaimedJob claim, JobCompletion completion)
+    {
+        var now = runtime.Clock.Now;
+        var tx = completion.Transaction;
+        bool written;
+        RunOutcome outcome;
+        if (completion.Kind == JobCompletionKind.Complete)
+        {
+            var done = await runtime.Queue.CompleteAsync([(claim.Id, claim.ClaimToken, claim.Attempt)], now, tx, CancellationToken.None).ConfigureAwait(false);
+            written = done.Count == 1;
+            outcome = RunOutcome.Completed;
+        }
+        else
+        {
+            var at = completion.At ?? now + completion.Delay.GetValueOrDefault();
+            written = await runtime.Queue.RescheduleAsync(claim, at, now, tx, CancellationToken.None).ConfigureAwait(false);
+            outcome = RunOutcome.Rescheduled;
+        }
+
+        if (tx is not null)
+        {
+            if (written)
+            {
+                await tx.CommitAsync(CancellationToken.None).ConfigureAwait(false);
+            }
+            else
+            {
+                // Fenced out: the runner's business writes must not commit without the job's state change.
+                await tx.RollbackAsync(CancellationToken.None).ConfigureAwait(false);
+            }
+
+            await tx.DisposeAsync().ConfigureAwait(false);
+        }
+
+        return written ? outcome : Stale(claim);
+    }
+
+    private async Task<RunOutcome> FailAsync(ClaimedJob claim, RetrySettings settings, Exception ex)
+    {
+        var now = runtime.Clock.Now;
+        var failure = JobFailure.From(ex is AggregateException { InnerExceptions.Count: 1 } agg ? agg.InnerExceptions[0] : ex);
+        var window = claim.RetryFailedAt is { } failed && claim.RetryDueAt is { } due ? RetryWindow.TryCreate(failed, due) : null;
+        var decision = RetryDecision.Decide(now, claim.Attempt, window, settings);
+        if (decision.WillRetry)
+        {
+            logger.Log(decision.Level, ex, "Job {JobId} ({JobType}) attempt {Attempt} failed; retry {NextAttempt} at {RetryAt:O}: {Error}",
+                claim.Id, claim.JobType, claim.Attempt, decision.NextAttempt, decision.RetryAt, failure.Message);
+            var written = await runtime.Queue.RetryAsync(claim, decision.NextAttempt, decision.RetryAt!.Value, decision.AttemptCounterReset, failure, now, CancellationToken.None).ConfigureAwait(false);
+            return written ? RunOutcome.Retrying : Stale(claim);
+        }
+
+        logger.Log(LogLevel.Error, ex, "Job {JobId} ({JobType}) attempt {Attempt} failed and has no attempts left; it ends errored: {Error}",
+            claim.Id, claim.JobType, claim.Attempt, failure.Message);
+        var ended = await runtime.Queue.FailAsync(claim, decision.AttemptCounterReset, failure, now, CancellationToken.None).ConfigureAwait(false);
+        return ended ? RunOutcome.Errored : Stale(claim);
+    }
+
+    private RunOutcome Stale(ClaimedJob claim)
+    {
+        JobTelemetry.StaleWrites.Add(1, new KeyValuePair<string, object?>(JobTelemetry.TagJobType, claim.JobType));
+        LogStale(claim.Id, claim.JobType, claim.ClaimToken);
+        return RunOutcome.Stale;
+    }
+
+    private static RunOutcome Finish(Activity? activity, RunOutcome outcome)
+    {
+        activity?.SetTag(JobTelemetry.TagOutcome, outcome.ToString());
+        if (outcome is RunOutcome.Errored or RunOutcome.Retrying)
+        {
+            activity?.SetStatus(ActivityStatusCode.Error);
+        }
+
+        JobTelemetry.Finished.Add(1, new KeyValuePair<string, object?>(JobTelemetry.TagOutcome, outcome.ToString()));
+        return outcome;
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} ({JobType}): the write of claim {ClaimToken} was refused because the job was handed to another runner; this run's result is discarded.")]
+    private partial void LogStale(JobId jobId, string jobType, long claimToken);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} ({JobType}): writing the completion failed; the run counts as failed.")]
+    private partial void LogCompletionFailed(JobId jobId, string jobType, Exception exception);
+}

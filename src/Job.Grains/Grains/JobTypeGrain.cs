@@ -1,0 +1,123 @@
+using Job.Hosting;
+using Job.Storage;
+using Microsoft.Extensions.Logging;
+using Orleans.Runtime;
+
+namespace Job.Grains;
+
+/// <summary>
+/// The single activation per job type in the cluster (key = type name). It serves spawns by type
+/// name from clients, decides spawn-unique, and holds the type's ONE durable reminder, which keeps
+/// the type's maintenance alive across silo failures: a timer that hands back jobs whose heartbeat
+/// stopped and warns about due jobs nobody claims. There is never a reminder per job, so a million
+/// scheduled jobs cost the silos no memory.
+/// </summary>
+[GrainType("job-type")]
+internal sealed partial class JobTypeGrain(JobRuntime runtime, ILogger<JobTypeGrain> logger)
+    : Grain, IJobTypeGrain, IJobTypeMaintenanceGrain, IRemindable
+{
+    private const string ReminderName = "job-type-maintenance";
+    private static readonly TimeSpan s_reminderPeriod = TimeSpan.FromMinutes(1);
+
+    // Due jobs left unclaimed this long are reported: usually no silo registers the type.
+    private static readonly TimeSpan s_staleAfter = TimeSpan.FromMinutes(1);
+
+    private IGrainTimer? _timer;
+    private bool _reminderRegistered;
+
+    private JobType JobType => new(this.GetPrimaryKeyString());
+
+    public async Task<JobSnapshot> SpawnAsync(JobSpawnRequest request)
+    {
+        var (type, row, now) = Prepare(request);
+        await runtime.Spawns.InsertAsync(type, [row], unique: false, request.TraceParent, now, null, CancellationToken.None);
+        await EnsureMaintenanceAsync();
+        return Snapshot(type, row, now);
+    }
+
+    public async Task<bool> SpawnUniqueAsync(JobSpawnRequest request)
+    {
+        var (type, row, now) = Prepare(request);
+        var created = await runtime.Spawns.InsertAsync(type, [row], unique: true, request.TraceParent, now, null, CancellationToken.None);
+        await EnsureMaintenanceAsync();
+        return created;
+    }
+
+    public async Task EnsureMaintenanceAsync()
+    {
+        if (!_reminderRegistered)
+        {
+            await this.RegisterOrUpdateReminder(ReminderName, s_reminderPeriod, s_reminderPeriod);
+            _reminderRegistered = true;
+        }
+
+        _timer ??= this.RegisterGrainTimer(MaintainAsync, new GrainTimerCreationOptions(MaintenancePeriod, MaintenancePeriod) { Interleave = true });
+    }
+
+    public Task ReceiveReminder(string reminderName, TickStatus status)
+    {
+        _reminderRegistered = true;
+        _timer ??= this.RegisterGrainTimer(MaintainAsync, new GrainTimerCreationOptions(MaintenancePeriod, MaintenancePeriod) { Interleave = true });
+        return Task.CompletedTask;
+    }
+
+    // Heartbeats go out every quarter of the lost interval; checking twice as often as that is plenty.
+    private TimeSpan MaintenancePeriod => runtime.Poller.JobLostInterval / 2;
+
+    private async Task MaintainAsync(CancellationToken ct)
+    {
+        try
+        {
+            var lost = await runtime.Queue.RescueLostAsync(JobType.Name, runtime.Poller.JobLostInterval, runtime.Clock.Now, ct);
+            foreach (var (id, _) in lost)
+            {
+                LogLost(id, JobType.Name, runtime.Poller.JobLostInterval);
+            }
+
+            var (stale, oldest) = await runtime.Queue.StalePendingAsync(JobType.Name, runtime.Clock.Now - s_staleAfter, ct);
+            if (stale > 0)
+            {
+                LogStalePending(stale, JobType.Name, oldest, s_staleAfter);
+            }
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            LogMaintenanceFailed(JobType.Name, ex);
+        }
+    }
+
+    private (JobType Type, NewJob Row, DateTimeOffset Now) Prepare(JobSpawnRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var type = JobType;
+        var config = JobConfigJson.Validate(request.ConfigJson, runtime.Options.MaxConfigBytes, type.Name);
+        if (request.QueueId is { Length: 0 or > 256 })
+        {
+            throw new ArgumentException($"A queue id must be 1 to 256 characters long (it is {request.QueueId.Length}).", nameof(request));
+        }
+
+        var now = runtime.Clock.Now;
+        return (type, new NewJob(request.Id, config, request.ScheduleAt ?? now, request.QueueId), now);
+    }
+
+    private static JobSnapshot Snapshot(JobType type, NewJob row, DateTimeOffset now) => new()
+    {
+        Id = row.Id,
+        JobType = type.Name,
+        Status = JobStatus.Pending,
+        Attempt = 1,
+        NextRunAt = row.ExecuteAt,
+        ConfigJson = row.ConfigJson,
+        QueueId = row.QueueId,
+        CreatedAt = now,
+    };
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Job {JobId} ({JobType}) was lost: no heartbeat for {LostInterval}; it is pending again and will run elsewhere.")]
+    private partial void LogLost(JobId jobId, string jobType, TimeSpan lostInterval);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Count} job(s) of type {JobType} are due since {OldestDue:O} or later and have waited more than {StaleAfter} unclaimed: is a silo running with this type registered? They wait, they are not lost.")]
+    private partial void LogStalePending(long count, string jobType, DateTimeOffset? oldestDue, TimeSpan staleAfter);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Maintenance of job type {JobType} failed; it runs again at the next tick.")]
+    private partial void LogMaintenanceFailed(string jobType, Exception exception);
+}

@@ -1,0 +1,56 @@
+namespace Job;
+
+/// <summary>
+/// How one process claims and runs jobs. The defaults are the crate's; the extra knobs are ours.
+/// </summary>
+public sealed record JobPollerConfig
+{
+    /// <summary>A running job whose heartbeat is older than this (real time) is taken as lost and
+    /// handed to another silo. This is the fallback for hung processes; a silo that dies is noticed
+    /// by Orleans membership within seconds instead. Default 5 minutes.</summary>
+    public TimeSpan JobLostInterval { get; init; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>At most this many jobs run at once in this process. Default 50.</summary>
+    public int MaxJobsPerProcess { get; init; } = 50;
+
+    /// <summary>The poller claims more only once fewer than this many run (hysteresis, so claims come
+    /// in batches rather than one at a time). Default 30.</summary>
+    public int MinJobsPerProcess { get; init; } = 30;
+
+    /// <summary>How long shutdown waits for running jobs before handing them back. Default 5 s.</summary>
+    public TimeSpan ShutdownTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>The longest the poller sleeps without a notification or a due job (real time): a
+    /// safety net if a NOTIFY is lost, e.g. across a database restart. Default 5 s.</summary>
+    public TimeSpan MaxPollInterval { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Checks the values and throws with a message naming the first bad one.</summary>
+    /// <exception cref="ArgumentException">A value is out of range.</exception>
+    public void Validate()
+    {
+        if (MaxJobsPerProcess < 1)
+        {
+            throw new ArgumentException($"JobPollerConfig.MaxJobsPerProcess must be at least 1 (it is {MaxJobsPerProcess}).");
+        }
+
+        if (MinJobsPerProcess < 1 || MinJobsPerProcess > MaxJobsPerProcess)
+        {
+            throw new ArgumentException($"JobPollerConfig.MinJobsPerProcess must be between 1 and MaxJobsPerProcess ({MaxJobsPerProcess}); it is {MinJobsPerProcess}.");
+        }
+
+        if (JobLostInterval < TimeSpan.FromSeconds(1))
+        {
+            throw new ArgumentException($"JobPollerConfig.JobLostInterval must be at least 1 second (it is {JobLostInterval}); heartbeats are sent every quarter of it.");
+        }
+
+        if (ShutdownTimeout < TimeSpan.Zero)
+        {
+            throw new ArgumentException($"JobPollerConfig.ShutdownTimeout cannot be negative (it is {ShutdownTimeout}).");
+        }
+
+        if (MaxPollInterval < TimeSpan.FromMilliseconds(10))
+        {
+            throw new ArgumentException($"JobPollerConfig.MaxPollInterval must be at least 10 ms (it is {MaxPollInterval}).");
+        }
+    }
+}

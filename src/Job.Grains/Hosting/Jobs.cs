@@ -1,0 +1,166 @@
+using System.Net;
+using System.Net.Sockets;
+using Job.Execution;
+using Job.Grains;
+using Job.Scheduling;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Orleans.Configuration;
+
+namespace Job;
+
+/// <summary>
+/// The crate-style service: <see cref="InitAsync"/> starts an Orleans silo in this process, joined to
+/// every other process on the same database; <see cref="AddInitializer{TConfig}"/> registers job types;
+/// <see cref="StartPollAsync"/> starts running them; <see cref="ShutdownAsync"/> hands running work back.
+/// For an application with its own host, use <c>siloBuilder.AddJobs(…)</c> instead: same runtime.
+/// </summary>
+public sealed class Jobs : IAsyncDisposable
+{
+    private readonly IHost _host;
+    private readonly Hosting.JobRuntime _runtime;
+    private readonly JobRegistry _registry;
+    private readonly JobPoller _poller;
+    private readonly Hosting.JobSpawnerFactory _spawners;
+    private readonly Lock _gate = new();
+    private Task? _shutdown;
+
+    private Jobs(IHost host)
+    {
+        _host = host;
+        var services = host.Services;
+        _runtime = services.GetRequiredService<Hosting.JobRuntime>();
+        _registry = services.GetRequiredService<JobRegistry>();
+        _poller = services.GetRequiredService<JobPoller>();
+        _spawners = services.GetRequiredService<Hosting.JobSpawnerFactory>();
+        GrainFactory = services.GetRequiredService<IGrainFactory>();
+    }
+
+    /// <summary>The application clock.</summary>
+    public ClockHandle Clock => _runtime.Clock;
+
+    /// <summary>The cluster, for calls to <see cref="IJobGrain"/> and <see cref="IJobTypeGrain"/>.</summary>
+    public IGrainFactory GrainFactory { get; }
+
+    /// <summary>The silo's services (advanced use: logging, Orleans management).</summary>
+    public IServiceProvider Services => _host.Services;
+
+    /// <summary>
+    /// Applies migrations (if configured) and starts this process's silo. No job runs until
+    /// <see cref="StartPollAsync"/>.
+    /// </summary>
+    public static async Task<Jobs> InitAsync(JobSvcConfig config, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
+        builder.Logging.ClearProviders();
+        config.ConfigureLogging?.Invoke(builder.Logging);
+        var siloPort = config.SiloPort == 0 ? FreePort() : config.SiloPort;
+        var gatewayPort = config.GatewayPort == 0 ? FreePort() : config.GatewayPort;
+        builder.UseOrleans(silo =>
+        {
+            silo.Configure<ClusterOptions>(o =>
+            {
+                o.ClusterId = config.ClusterId;
+                o.ServiceId = config.ServiceId;
+            });
+            silo.ConfigureEndpoints(config.AdvertisedAddress, siloPort, gatewayPort, listenOnAnyHostAddress: false);
+            silo.AddJobs(o =>
+            {
+                o.ConnectionString = config.ConnectionString;
+                o.DataSource = config.DataSource;
+                o.ExecMigrations = config.ExecMigrations;
+                o.Poller = config.PollerConfig;
+                o.Clock = config.Clock;
+                o.StartPollingWithSilo = false;
+            });
+        });
+        var host = builder.Build();
+        try
+        {
+            await host.StartAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            host.Dispose();
+            throw;
+        }
+
+        return new Jobs(host);
+    }
+
+    /// <summary>Registers a job type and returns its spawner.</summary>
+    /// <exception cref="InvalidOperationException">Polling has started, or the type is already registered.</exception>
+    public JobSpawner<TConfig> AddInitializer<TConfig>(IJobInitializer<TConfig> initializer)
+    {
+        ArgumentNullException.ThrowIfNull(initializer);
+        var type = initializer.JobType;
+        _registry.Add(new RegisteredJobType<TConfig>(initializer, () => _spawners.Create<TConfig>(type)));
+        return _spawners.Create<TConfig>(type);
+    }
+
+    /// <summary>Starts claiming and running the registered types. Once only.</summary>
+    /// <exception cref="InvalidOperationException">Already started, or shut down.</exception>
+    public Task StartPollAsync(CancellationToken cancellationToken = default) => _poller.StartAsync(cancellationToken);
+
+    /// <summary>Reads a job with its history.</summary>
+    /// <exception cref="JobNotFoundException">No job has this id.</exception>
+    public async Task<Job> FindAsync(JobId id, CancellationToken cancellationToken = default)
+    {
+        var stored = await _runtime.Reads.FindAsync(id, cancellationToken).ConfigureAwait(false) ?? throw new JobNotFoundException(id);
+        var events = await _runtime.Reads.EventsAsync(id, cancellationToken).ConfigureAwait(false);
+        return _runtime.ToJob(stored, events);
+    }
+
+    /// <summary>Waits until the job is terminal (through its grain, so it returns the moment the run ends).</summary>
+    /// <exception cref="JobAwaitTimeoutException">It did not end within <paramref name="timeout"/>.</exception>
+    public Task<JobSnapshot> AwaitCompletionAsync(JobId id, TimeSpan timeout) =>
+        GrainFactory.GetGrain<IJobGrain>(id.Value).AwaitCompletionAsync(timeout);
+
+    /// <summary>
+    /// Stops claiming, signals running jobs, waits the shutdown timeout, hands back what still runs
+    /// (pending, due now, an <c>execution_aborted</c> event), then stops the silo. Idempotent, and safe
+    /// when polling never started.
+    /// </summary>
+    public Task ShutdownAsync(CancellationToken cancellationToken = default)
+    {
+        lock (_gate)
+        {
+            _shutdown ??= ShutdownCoreAsync();
+        }
+
+        return _shutdown.WaitAsync(cancellationToken);
+    }
+
+    private async Task ShutdownCoreAsync()
+    {
+        if (_poller.IsStarted)
+        {
+            await _poller.ShutdownAsync().ConfigureAwait(false);
+        }
+
+        await _host.StopAsync(CancellationToken.None).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        await ShutdownAsync().ConfigureAwait(false);
+        if (_host is IAsyncDisposable asyncDisposable)
+        {
+            await asyncDisposable.DisposeAsync().ConfigureAwait(false);
+        }
+        else
+        {
+            _host.Dispose();
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}

@@ -1,0 +1,63 @@
+using System.Text.Json;
+using Npgsql;
+
+namespace Job;
+
+/// <summary>
+/// Options of the job runtime inside a silo (<c>siloBuilder.AddJobs(o => …)</c>). Give either a
+/// connection string or a data source.
+/// </summary>
+public sealed class JobsOptions
+{
+    /// <summary>The PostgreSQL connection string. Exactly one of this and <see cref="DataSource"/>.</summary>
+    public string? ConnectionString { get; set; }
+
+    /// <summary>An existing data source (its pool is shared with the application).</summary>
+    public NpgsqlDataSource? DataSource { get; set; }
+
+    /// <summary>Apply missing migrations at silo start. Default: true with a connection string,
+    /// false with a data source (as the crate).</summary>
+    public bool? ExecMigrations { get; set; }
+
+    /// <summary>How this silo claims and runs jobs.</summary>
+    public JobPollerConfig Poller { get; set; } = new();
+
+    /// <summary>The application clock for schedules and backoff. Default: real time.</summary>
+    public ClockHandle Clock { get; set; } = ClockHandle.Realtime();
+
+    /// <summary>How configs and execution state are serialized. Default: <see cref="JsonSerializerDefaults.Web"/>.</summary>
+    public JsonSerializerOptions JsonSerializerOptions { get; set; } = new(JsonSerializerDefaults.Web);
+
+    /// <summary>The largest config accepted, in UTF-8 bytes. Default 1 MiB.</summary>
+    public int MaxConfigBytes { get; set; } = 1 << 20;
+
+    /// <summary>Also configure Orleans clustering and grain storage on the same database (reminders are
+    /// always configured: the runtime needs them). Turn off to bring your own clustering. Default true.</summary>
+    public bool UsePostgresClustering { get; set; } = true;
+
+    /// <summary>Start this silo's poller when the silo starts. The crate-style facade turns this off
+    /// and starts it in <see cref="Jobs.StartPollAsync"/>. Default true.</summary>
+    public bool StartPollingWithSilo { get; set; } = true;
+
+    /// <summary>Checks the combination and throws with a clear message.</summary>
+    /// <exception cref="ArgumentException">Neither or both of the connection settings are set, or a value is out of range.</exception>
+    public void Validate()
+    {
+        if (string.IsNullOrWhiteSpace(ConnectionString) == (DataSource is null))
+        {
+            throw new ArgumentException(DataSource is null
+                ? "Jobs need a database: set JobsOptions.ConnectionString or JobsOptions.DataSource."
+                : "Set only one of JobsOptions.ConnectionString and JobsOptions.DataSource, not both.");
+        }
+
+        if (MaxConfigBytes < 2)
+        {
+            throw new ArgumentException($"JobsOptions.MaxConfigBytes must be at least 2 (it is {MaxConfigBytes}).");
+        }
+
+        ArgumentNullException.ThrowIfNull(Clock);
+        ArgumentNullException.ThrowIfNull(JsonSerializerOptions);
+        ArgumentNullException.ThrowIfNull(Poller);
+        Poller.Validate();
+    }
+}

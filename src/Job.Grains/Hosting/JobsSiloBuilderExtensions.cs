@@ -1,0 +1,75 @@
+using Job.Execution;
+using Job.Grains;
+using Job.Hosting;
+using Job.Scheduling;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Orleans.Configuration;
+
+namespace Job;
+
+/// <summary>Plugs the job runtime into an Orleans silo.</summary>
+public static class JobsSiloBuilderExtensions
+{
+    /// <summary>The Orleans ADO.NET invariant for PostgreSQL.</summary>
+    public const string NpgsqlInvariant = "Npgsql";
+
+    /// <summary>
+    /// Adds the job runtime to this silo: the poller, the job and job-type grains, reminders on the
+    /// job database (always: each job type keeps one reminder), and by default Orleans clustering and
+    /// grain storage on the same database. Register job types with
+    /// <see cref="JobsServiceCollectionExtensions.AddJobInitializer{TInitializer}(IServiceCollection)"/>.
+    /// </summary>
+    /// <exception cref="ArgumentException">The options are invalid (for example no database).</exception>
+    public static ISiloBuilder AddJobs(this ISiloBuilder builder, Action<JobsOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(configure);
+        var options = new JobsOptions();
+        configure(options);
+        options.Validate();
+
+        var connectionString = options.ConnectionString ?? options.DataSource!.ConnectionString;
+        builder.UseAdoNetReminderService(o =>
+        {
+            o.Invariant = NpgsqlInvariant;
+            o.ConnectionString = connectionString;
+        });
+        if (options.UsePostgresClustering)
+        {
+            builder.UseAdoNetClustering(o =>
+            {
+                o.Invariant = NpgsqlInvariant;
+                o.ConnectionString = connectionString;
+            });
+            builder.AddAdoNetGrainStorageAsDefault(o =>
+            {
+                o.Invariant = NpgsqlInvariant;
+                o.ConnectionString = connectionString;
+            });
+        }
+
+        var services = builder.Services;
+        services.AddSingleton(options);
+        services.AddSingleton<JobRuntime>();
+        services.AddSingleton(sp =>
+        {
+            var registry = new JobRegistry();
+            foreach (var registration in sp.GetServices<JobInitializerRegistration>())
+            {
+                registration.Register(sp, registry);
+            }
+
+            return registry;
+        });
+        services.AddSingleton<JobSpawnerFactory>();
+        services.AddSingleton<JobShutdownSignal>();
+        services.AddSingleton<JobExecutor>();
+        services.AddSingleton<JobPoller>();
+        services.AddSingleton<MembershipRescuer>();
+        services.AddSingleton<JobSiloLifecycle>();
+        services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<JobSiloLifecycle>());
+        services.TryAddSingleton(TimeProvider.System);
+        return builder;
+    }
+}

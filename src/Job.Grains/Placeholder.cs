@@ -1,2 +1,0 @@
-namespace Job;
-internal static class Placeholder { }

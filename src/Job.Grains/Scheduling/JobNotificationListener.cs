@@ -1,0 +1,71 @@
+using Microsoft.Extensions.Logging;
+using Npgsql;
+
+namespace Job.Scheduling;
+
+/// <summary>
+/// Holds one connection in LISTEN on the <c>job_execution</c> channel and reports the job type in
+/// each notification, so a committed spawn wakes the poller at once without busy polling. It
+/// reconnects with capped backoff and reports a wake after every reconnect (notifications sent
+/// while it was away are lost).
+/// </summary>
+internal sealed partial class JobNotificationListener(NpgsqlDataSource dataSource, Action<string?> onNotification, ILogger logger)
+{
+    public const string Channel = "job_execution";
+
+    public async Task RunAsync(CancellationToken ct)
+    {
+        var failures = 0;
+        while (!ct.IsCancellationRequested)
+        {
+            try
+            {
+                await using var connection = await dataSource.OpenConnectionAsync(ct).ConfigureAwait(false);
+                connection.Notification += (_, e) => onNotification(e.Payload);
+                await using (var listen = new NpgsqlCommand($"LISTEN {Channel}", connection))
+                {
+                    await listen.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+                }
+
+                if (failures > 0)
+                {
+                    LogReconnected(failures);
+                }
+
+                failures = 0;
+                onNotification(null);
+                while (!ct.IsCancellationRequested)
+                {
+                    await connection.WaitAsync(ct).ConfigureAwait(false);
+                }
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex)
+            {
+                failures++;
+                if (ErrorBackoff.ShouldLog(failures))
+                {
+                    LogListenFailed(failures, ex);
+                }
+
+                try
+                {
+                    await Task.Delay(ErrorBackoff.After(failures), ct).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+            }
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Listening for job notifications failed ({Failures} in a row); retrying with backoff. Polling continues on its safety interval.")]
+    private partial void LogListenFailed(int failures, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Listening for job notifications again after {Failures} failures.")]
+    private partial void LogReconnected(int failures);
+}

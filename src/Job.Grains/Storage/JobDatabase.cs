@@ -1,0 +1,32 @@
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Job.Storage;
+
+/// <summary>Small helpers for running the embedded statements: one place builds commands and parameters.</summary>
+internal static class JobDatabase
+{
+    public static NpgsqlCommand Command(NpgsqlConnection connection, NpgsqlTransaction? transaction, string sqlName) =>
+        new(SqlResources.Get(sqlName), connection, transaction);
+
+    public static NpgsqlCommand Command(NpgsqlDataSource dataSource, string sqlName) =>
+        dataSource.CreateCommand(SqlResources.Get(sqlName));
+
+    public static NpgsqlCommand With(this NpgsqlCommand command, string name, object? value, NpgsqlDbType type)
+    {
+        command.Parameters.Add(new NpgsqlParameter(name, type) { Value = value ?? DBNull.Value });
+        return command;
+    }
+
+    public static NpgsqlCommand WithTime(this NpgsqlCommand command, string name, DateTimeOffset? value) =>
+        command.With(name, value?.UtcDateTime, NpgsqlDbType.TimestampTz);
+
+    public static DateTimeOffset? GetTime(this NpgsqlDataReader reader, int ordinal) =>
+        reader.IsDBNull(ordinal) ? null : new DateTimeOffset(reader.GetDateTime(ordinal), TimeSpan.Zero);
+
+    public static string? GetStringOrNull(this NpgsqlDataReader reader, int ordinal) =>
+        reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
+
+    public static int? GetInt32OrNull(this NpgsqlDataReader reader, int ordinal) =>
+        reader.IsDBNull(ordinal) ? null : reader.GetInt32(ordinal);
+}

@@ -1,0 +1,39 @@
+-- Claims due jobs of the given types for one silo. SKIP LOCKED lets concurrent pollers fall
+-- through to later due rows instead of waiting. Serial queues contribute only their head, and
+-- only when nothing of that queue runs; a unique index backs that rule. Every claim gets a
+-- fresh fencing token, and the heartbeat (alive_at) is on database time, never the app clock.
+WITH queue_heads AS (
+    SELECT je.id
+    FROM (
+        SELECT DISTINCT ON (queue_id) id, queue_id, job_type, execute_at
+        FROM job_executions
+        WHERE state = 'pending' AND queue_id IS NOT NULL
+        ORDER BY queue_id, execute_at, id
+    ) AS head
+    JOIN job_executions je ON je.id = head.id
+    WHERE head.job_type = ANY(@types)
+      AND head.execute_at <= @now
+      AND je.state = 'pending'
+      AND NOT EXISTS (SELECT 1 FROM job_executions r WHERE r.state = 'running' AND r.queue_id = head.queue_id)
+    ORDER BY je.execute_at, je.id
+    LIMIT @limit
+    FOR UPDATE OF je SKIP LOCKED
+), plain AS (
+    SELECT id
+    FROM job_executions
+    WHERE state = 'pending' AND queue_id IS NULL AND job_type = ANY(@types) AND execute_at <= @now
+    ORDER BY execute_at, id
+    LIMIT GREATEST(@limit - (SELECT count(*) FROM queue_heads), 0)
+    FOR UPDATE SKIP LOCKED
+), claimed AS (
+    UPDATE job_executions je
+    SET state = 'running', claim_token = nextval('job_claim_tokens'), claimed_by = @silo, alive_at = now()
+    FROM (SELECT id FROM queue_heads UNION ALL SELECT id FROM plain) AS c
+    WHERE je.id = c.id
+    RETURNING je.id, je.job_type, je.queue_id, je.attempt, je.claim_token, je.execution_state,
+              je.retry_failed_at, je.retry_due_at, je.execute_at
+)
+SELECT c.id, c.job_type, c.queue_id, c.attempt, c.claim_token, c.execution_state,
+       c.retry_failed_at, c.retry_due_at, c.execute_at, j.config, j.trace_parent, j.created_at
+FROM claimed c JOIN jobs j ON j.id = c.id
+ORDER BY c.execute_at, c.id

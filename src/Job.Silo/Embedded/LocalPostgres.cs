@@ -1,0 +1,871 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.RegularExpressions;
+using Npgsql;
+
+namespace Job.Silo.Embedded;
+
+/// <summary>
+/// Settings for <see cref="LocalPostgres.StartAsync"/>. The defaults suit a throwaway server; the demo cluster
+/// sets <see cref="DataDirectory"/> and <see cref="KeepData"/> so its data survives restarts.
+/// </summary>
+public sealed class LocalPostgresOptions
+{
+    /// <summary>
+    /// Folder owned entirely by this server: it holds <c>pgdata/</c> (the cluster), <c>run/</c> (the Unix socket)
+    /// and <c>postgres.log</c>. <c>null</c> creates a fresh folder under /tmp so that the <c>postgres</c> system
+    /// user can reach it when we run as root. Unless <see cref="KeepData"/> is set the folder must be empty or
+    /// missing, because it is deleted on dispose.
+    /// </summary>
+    public string? DataDirectory { get; set; }
+
+    /// <summary>
+    /// TCP port on 127.0.0.1. 0 picks a free one (and retries with another port if someone grabs it first), which
+    /// is what tests want because other servers may share the machine.
+    /// </summary>
+    public int Port { get; set; }
+
+    /// <summary>
+    /// <c>false</c> trades durability for speed (fsync, synchronous_commit and full_page_writes off,
+    /// initdb --no-sync): right for tests whose data is disposable, wrong for anything you want to keep.
+    /// </summary>
+    public bool Fsync { get; set; } = true;
+
+    /// <summary>
+    /// Reuse an already initialized cluster in <see cref="DataDirectory"/> and never delete it, so a demo cluster
+    /// keeps its jobs across restarts.
+    /// </summary>
+    public bool KeepData { get; set; }
+
+    /// <summary>
+    /// Extra postgresql.conf settings (for example <c>max_connections</c>, <c>shared_buffers</c>). They are applied
+    /// last, so they win over the settings this class chooses.
+    /// </summary>
+    public IDictionary<string, string> ServerSettings { get; set; } = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// Folder with initdb/pg_ctl/postgres, overriding discovery (JOB_PG_BIN, pg_config, /usr/lib/postgresql, PATH)
+    /// for machines with several PostgreSQL versions.
+    /// </summary>
+    public string? BinDirectory { get; set; }
+
+    /// <summary>How long to wait for the server to accept connections before giving up with the log tail.</summary>
+    public TimeSpan StartTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// Starts a small detached watchdog that stops the server (and deletes a non-kept folder) if this process dies
+    /// without disposing it, e.g. on SIGKILL or a crashed test host, so no orphan server keeps running.
+    /// </summary>
+    public bool StopWithOwnerProcess { get; set; } = true;
+}
+
+/// <summary>
+/// Raised when no PostgreSQL server binaries can be found, so the user is told what to install instead of
+/// seeing a bare "file not found".
+/// </summary>
+public sealed class PostgresNotInstalledException : Exception
+{
+    /// <summary>Creates the exception with installation instructions.</summary>
+    public PostgresNotInstalledException()
+        : this(Array.Empty<string>())
+    {
+    }
+
+    /// <summary>Creates the exception with a custom message.</summary>
+    public PostgresNotInstalledException(string message)
+        : base(message)
+    {
+    }
+
+    /// <summary>Creates the exception with a custom message and cause.</summary>
+    public PostgresNotInstalledException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+
+    /// <summary>Creates the exception listing the places that were searched, to make a wrong setup obvious.</summary>
+    public PostgresNotInstalledException(IEnumerable<string> searched)
+        : base(BuildMessage(searched))
+    {
+    }
+
+    private static string BuildMessage(IEnumerable<string> searched)
+    {
+        var sb = new StringBuilder();
+        sb.Append("PostgreSQL server binaries (initdb, pg_ctl, postgres) were not found. Install the PostgreSQL server: ");
+        sb.Append("on Debian/Ubuntu run 'sudo apt-get install postgresql' (binaries land in /usr/lib/postgresql/<version>/bin); ");
+        sb.Append("on Fedora/RHEL 'sudo dnf install postgresql-server'; on macOS 'brew install postgresql'. ");
+        sb.Append("Or set JOB_PG_BIN to the folder that contains initdb, pg_ctl and postgres.");
+        var list = searched.ToList();
+        if (list.Count > 0)
+        {
+            sb.Append(" Searched: ").Append(string.Join(", ", list)).Append('.');
+        }
+
+        return sb.ToString();
+    }
+}
+
+/// <summary>
+/// Raised when initdb or the server fails; the message carries the tool output and the tail of the server log
+/// because that is where the actual reason (port in use, bad setting, permissions) is.
+/// </summary>
+public sealed class LocalPostgresException : Exception
+{
+    /// <summary>Creates the exception.</summary>
+    public LocalPostgresException()
+    {
+    }
+
+    /// <summary>Creates the exception with a message.</summary>
+    public LocalPostgresException(string message)
+        : base(message)
+    {
+    }
+
+    /// <summary>Creates the exception with a message and cause.</summary>
+    public LocalPostgresException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+}
+
+/// <summary>
+/// A private PostgreSQL server in a folder of its own on a loopback port, so tests and the demo cluster need no
+/// preinstalled, configured database and never touch a server someone else runs on this machine (e.g. 5432).
+/// As root (CI containers) the server runs as the <c>postgres</c> system user because initdb refuses root.
+/// </summary>
+public sealed class LocalPostgres : IAsyncDisposable
+{
+    private const string PostgresUser = "postgres";
+    private const string IncludeFileName = "job_local.conf";
+    private static readonly Regex DatabaseNamePattern = new("^[A-Za-z_][A-Za-z0-9_]{0,62}$", RegexOptions.CultureInvariant);
+
+    private readonly LocalPostgresOptions _options;
+    private readonly string _binDir;
+    private readonly string? _runuser;
+    private readonly string _pgData;
+    private readonly string _socketDir;
+    private readonly bool _ownsSocketDir;
+    private readonly string _logFile;
+    private readonly ConcurrentBag<string> _databaseConnectionStrings = new();
+    private int _stopped;
+    private int _disposed;
+
+    private LocalPostgres(LocalPostgresOptions options, string binDir, string? runuser, string root)
+    {
+        _options = options;
+        _binDir = binDir;
+        _runuser = runuser;
+        DataDirectory = root;
+        _pgData = Path.Combine(root, "pgdata");
+        _logFile = Path.Combine(root, "postgres.log");
+        var socketDir = Path.Combine(root, "run");
+        // sun_path holds 108 bytes; "/.s.PGSQL.65535.lock" needs room too.
+        if (Encoding.UTF8.GetByteCount(socketDir) + 21 > 100)
+        {
+            socketDir = Path.Combine("/tmp", "job-pg-sock-" + Guid.NewGuid().ToString("N")[..12]);
+            _ownsSocketDir = true;
+        }
+
+        _socketDir = socketDir;
+    }
+
+    /// <summary>The folder this server owns (cluster in <c>pgdata/</c>, log in <c>postgres.log</c>).</summary>
+    public string DataDirectory { get; }
+
+    /// <summary>The loopback port actually in use, which differs per start when a free port was picked.</summary>
+    public int Port { get; private set; }
+
+    /// <summary>The folder the PostgreSQL binaries were taken from, to make version mix-ups diagnosable.</summary>
+    public string BinDirectory => _binDir;
+
+    /// <summary>The server log; read it when a query fails for reasons the client error does not explain.</summary>
+    public string LogFile => _logFile;
+
+    /// <summary>
+    /// Superuser connection to the <c>postgres</c> database over TCP (trust auth, no password), for administration
+    /// such as creating per-test databases.
+    /// </summary>
+    public string ConnectionString { get; private set; } = "";
+
+    /// <summary>
+    /// Finds the server binaries the same way <see cref="StartAsync"/> does, so callers (e.g. tests) can skip or
+    /// explain instead of failing; returns <c>null</c> when PostgreSQL is not installed.
+    /// </summary>
+    public static string? FindBinDirectory() => FindBinDirectory(null, new List<string>());
+
+    /// <summary>
+    /// Initializes (unless reusing a kept cluster) and starts the server, returning once it accepts connections,
+    /// so callers can connect immediately.
+    /// </summary>
+    /// <exception cref="PostgresNotInstalledException">No PostgreSQL server binaries were found.</exception>
+    /// <exception cref="LocalPostgresException">initdb or the server failed; the message has the log tail.</exception>
+    public static async Task<LocalPostgres> StartAsync(LocalPostgresOptions options, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var searched = new List<string>();
+        var binDir = FindBinDirectory(options.BinDirectory, searched) ?? throw new PostgresNotInstalledException(searched);
+
+        string? runuser = null;
+        if (!OperatingSystem.IsWindows() && Environment.IsPrivilegedProcess)
+        {
+            runuser = FindExecutable("runuser", "/usr/sbin", "/sbin", "/usr/bin", "/bin")
+                ?? throw new LocalPostgresException("Running as root requires 'runuser' (util-linux) to start PostgreSQL as the 'postgres' user, but it was not found.");
+            var id = await RunAsync("id", ["-u", PostgresUser], null, TimeSpan.FromSeconds(10), ct).ConfigureAwait(false);
+            if (id.ExitCode != 0)
+            {
+                throw new LocalPostgresException(
+                    "Running as root: PostgreSQL refuses to run as root and must run as the 'postgres' system user, which does not exist. " +
+                    "Installing PostgreSQL ('apt-get install postgresql') creates it, or run as an ordinary user.");
+            }
+        }
+
+        var createdTemp = options.DataDirectory is null;
+        var root = createdTemp
+            ? Path.Combine(OperatingSystem.IsWindows() ? Path.GetTempPath() : "/tmp", "job-pg-" + Guid.NewGuid().ToString("N")[..12])
+            : Path.GetFullPath(options.DataDirectory!);
+
+        var initialized = File.Exists(Path.Combine(root, "pgdata", "PG_VERSION"));
+        if (!options.KeepData && Directory.Exists(root) && Directory.EnumerateFileSystemEntries(root).Any())
+        {
+            throw new LocalPostgresException(
+                $"Data directory '{root}' is not empty and KeepData is false; refusing to use it because it would be deleted on dispose. " +
+                "Set KeepData = true to reuse it, or pick an empty/new folder.");
+        }
+
+        var pg = new LocalPostgres(options, binDir, runuser, root);
+        try
+        {
+            await pg.PrepareDirectoriesAsync(ct).ConfigureAwait(false);
+            if (!initialized)
+            {
+                await pg.InitDbAsync(ct).ConfigureAwait(false);
+            }
+
+            await pg.StartServerAsync(ct).ConfigureAwait(false);
+            if (options.StopWithOwnerProcess && !OperatingSystem.IsWindows())
+            {
+                await pg.StartWatchdogAsync(ct).ConfigureAwait(false);
+            }
+
+            return pg;
+        }
+        catch
+        {
+            await pg.CleanupAfterFailedStartAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Creates a database (or reuses it when it already exists, as with a kept demo cluster) and returns a
+    /// connection string to it, so each test class or component can have its own isolated database.
+    /// </summary>
+    public async Task<string> CreateDatabaseAsync(string name, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        if (!DatabaseNamePattern.IsMatch(name))
+        {
+            throw new ArgumentException("Database name must be a plain identifier: letters, digits and '_', at most 63 characters.", nameof(name));
+        }
+
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _stopped) != 0, this);
+        var conn = new NpgsqlConnection(ConnectionString);
+        await using (conn.ConfigureAwait(false))
+        {
+            await conn.OpenAsync(ct).ConfigureAwait(false);
+            var check = new NpgsqlCommand("SELECT 1 FROM pg_database WHERE datname = @name", conn);
+            await using (check.ConfigureAwait(false))
+            {
+                check.Parameters.AddWithValue("name", name);
+                var exists = await check.ExecuteScalarAsync(ct).ConfigureAwait(false) is not null;
+                if (!exists)
+                {
+                    var create = new NpgsqlCommand($"CREATE DATABASE \"{name}\"", conn);
+                    await using (create.ConfigureAwait(false))
+                    {
+                        try
+                        {
+                            await create.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+                        }
+                        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.DuplicateDatabase)
+                        {
+                            // Created concurrently by someone else: same outcome.
+                        }
+                    }
+                }
+            }
+        }
+
+        var cs = new NpgsqlConnectionStringBuilder(ConnectionString) { Database = name }.ConnectionString;
+        _databaseConnectionStrings.Add(cs);
+        return cs;
+    }
+
+    /// <summary>
+    /// Stops the server with a fast shutdown (open sessions are cut, data is checkpointed) so a kept cluster
+    /// restarts without crash recovery. Safe to call more than once.
+    /// </summary>
+    public async Task StopAsync(CancellationToken ct = default)
+    {
+        if (Interlocked.Exchange(ref _stopped, 1) != 0)
+        {
+            return;
+        }
+
+        ClearPools();
+        await StopServerAsync("fast", ct).ConfigureAwait(false);
+    }
+
+    /// <summary>Stops the server and deletes its folder unless <see cref="LocalPostgresOptions.KeepData"/> is set.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        try
+        {
+            await StopAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            DeleteFolders();
+        }
+    }
+
+    private string PidFile => Path.Combine(_pgData, "postmaster.pid");
+
+    private bool RunAsPostgresUser => _runuser is not null;
+
+    private string Bin(string name) => Path.Combine(_binDir, OperatingSystem.IsWindows() ? name + ".exe" : name);
+
+    private async Task PrepareDirectoriesAsync(CancellationToken ct)
+    {
+        CreatePrivateDirectory(DataDirectory);
+        CreatePrivateDirectory(Path.Combine(DataDirectory, "run"));
+        if (_ownsSocketDir)
+        {
+            CreatePrivateDirectory(_socketDir);
+        }
+
+        if (!RunAsPostgresUser)
+        {
+            return;
+        }
+
+        if (!OperatingSystem.IsWindows())
+        {
+            // The postgres user must be able to walk down to its folder (e.g. a DataDirectory under /root).
+            for (var dir = Path.GetDirectoryName(DataDirectory); !string.IsNullOrEmpty(dir); dir = Path.GetDirectoryName(dir))
+            {
+                var mode = File.GetUnixFileMode(dir);
+                if ((mode & UnixFileMode.OtherExecute) == 0)
+                {
+                    File.SetUnixFileMode(dir, mode | UnixFileMode.OtherExecute);
+                }
+            }
+        }
+
+        var targets = new List<string> { "-R", PostgresUser + ":", DataDirectory };
+        if (_ownsSocketDir)
+        {
+            targets.Add(_socketDir);
+        }
+
+        var chown = await RunAsync("chown", targets, null, TimeSpan.FromSeconds(60), ct).ConfigureAwait(false);
+        if (chown.ExitCode != 0)
+        {
+            throw new LocalPostgresException($"chown of '{DataDirectory}' to the postgres user failed: {chown.Output}");
+        }
+    }
+
+    private static void CreatePrivateDirectory(string path)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            Directory.CreateDirectory(path);
+        }
+        else
+        {
+            Directory.CreateDirectory(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+    }
+
+    private async Task InitDbAsync(CancellationToken ct)
+    {
+        var args = new List<string>
+        {
+            "-D", _pgData, "-U", PostgresUser, "--auth=trust", "--encoding=UTF8", "--no-locale", "--no-instructions",
+        };
+        if (!_options.Fsync)
+        {
+            args.Add("--no-sync");
+        }
+
+        var result = await RunPgAsync(Bin("initdb"), args, TimeSpan.FromMinutes(2), ct).ConfigureAwait(false);
+        if (result.ExitCode != 0)
+        {
+            throw new LocalPostgresException($"initdb failed (exit code {result.ExitCode}) for '{_pgData}':{Environment.NewLine}{result.Output}");
+        }
+    }
+
+    private async Task StartServerAsync(CancellationToken ct)
+    {
+        var autoPort = _options.Port == 0;
+        var attempts = autoPort ? 5 : 1;
+        var timeoutSeconds = Math.Max(1, (int)Math.Ceiling(_options.StartTimeout.TotalSeconds));
+        for (var attempt = 1; ; attempt++)
+        {
+            Port = autoPort ? PickFreePort() : _options.Port;
+            await WriteSettingsAsync(ct).ConfigureAwait(false);
+            var logOffset = File.Exists(_logFile) ? new FileInfo(_logFile).Length : 0;
+            var result = await RunPgAsync(
+                Bin("pg_ctl"),
+                ["start", "-D", _pgData, "-l", _logFile, "-w", "-t", timeoutSeconds.ToString(CultureInfo.InvariantCulture)],
+                _options.StartTimeout + TimeSpan.FromSeconds(15),
+                ct).ConfigureAwait(false);
+            if (result.ExitCode == 0)
+            {
+                break;
+            }
+
+            var tail = ReadLogTail(logOffset);
+            await StopServerAsync("immediate", CancellationToken.None).ConfigureAwait(false);
+            var portTaken = tail.Contains("could not bind", StringComparison.OrdinalIgnoreCase)
+                || tail.Contains("could not create any TCP/IP sockets", StringComparison.OrdinalIgnoreCase);
+            if (portTaken && attempt < attempts)
+            {
+                continue;
+            }
+
+            throw new LocalPostgresException(
+                $"PostgreSQL failed to start on 127.0.0.1:{Port} (pg_ctl exit code {result.ExitCode}, binaries {_binDir}, data {_pgData}).{Environment.NewLine}" +
+                $"pg_ctl output:{Environment.NewLine}{result.Output}{Environment.NewLine}" +
+                $"--- tail of {_logFile} ---{Environment.NewLine}{tail}");
+        }
+
+        ConnectionString = new NpgsqlConnectionStringBuilder
+        {
+            Host = "127.0.0.1",
+            Port = Port,
+            Username = PostgresUser,
+            Database = "postgres",
+            Pooling = true,
+            MinPoolSize = 0,
+            MaxPoolSize = 100,
+            ConnectionIdleLifetime = 30,
+            Timeout = 15,
+            IncludeErrorDetail = true,
+        }.ConnectionString;
+
+        await WaitForConnectionsAsync(ct).ConfigureAwait(false);
+    }
+
+    private async Task WaitForConnectionsAsync(CancellationToken ct)
+    {
+        // pg_ctl -w already waited for "ready"; this confirms TCP + auth work before callers rely on it.
+        var deadline = DateTime.UtcNow + _options.StartTimeout;
+        var cs = new NpgsqlConnectionStringBuilder(ConnectionString) { Pooling = false, Timeout = 5 }.ConnectionString;
+        while (true)
+        {
+            try
+            {
+                var conn = new NpgsqlConnection(cs);
+                await using (conn.ConfigureAwait(false))
+                {
+                    await conn.OpenAsync(ct).ConfigureAwait(false);
+                    var cmd = new NpgsqlCommand("SELECT 1", conn);
+                    await using (cmd.ConfigureAwait(false))
+                    {
+                        await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false);
+                    }
+                }
+
+                return;
+            }
+            catch (Exception e) when (e is NpgsqlException or SocketException or TimeoutException && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(100, ct).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is NpgsqlException or SocketException or TimeoutException)
+            {
+                throw new LocalPostgresException(
+                    $"PostgreSQL started but does not accept connections on 127.0.0.1:{Port}: {e.Message}{Environment.NewLine}" +
+                    $"--- tail of {_logFile} ---{Environment.NewLine}{ReadLogTail(0)}", e);
+            }
+        }
+    }
+
+    private async Task WriteSettingsAsync(CancellationToken ct)
+    {
+        // Settings live in an included file rewritten on every start: no shell quoting of pg_ctl -o, and a kept
+        // cluster picks up the new port.
+        var settings = new List<KeyValuePair<string, string>>
+        {
+            new("listen_addresses", "127.0.0.1"),
+            new("port", Port.ToString(CultureInfo.InvariantCulture)),
+            new("unix_socket_directories", _socketDir),
+            new("fsync", _options.Fsync ? "on" : "off"),
+        };
+        if (!_options.Fsync)
+        {
+            settings.Add(new("synchronous_commit", "off"));
+            settings.Add(new("full_page_writes", "off"));
+        }
+
+        settings.AddRange(_options.ServerSettings);
+
+        var sb = new StringBuilder("# Written by Job.Silo.Embedded.LocalPostgres on every start; edits are overwritten.\n");
+        foreach (var (key, value) in settings)
+        {
+            sb.Append(key).Append(" = '").Append(value.Replace("'", "''", StringComparison.Ordinal)).Append("'\n");
+        }
+
+        var includePath = Path.Combine(_pgData, IncludeFileName);
+        await File.WriteAllTextAsync(includePath, sb.ToString(), ct).ConfigureAwait(false);
+
+        var mainConf = Path.Combine(_pgData, "postgresql.conf");
+        var includeLine = $"include '{IncludeFileName}'";
+        var conf = await File.ReadAllTextAsync(mainConf, ct).ConfigureAwait(false);
+        if (!conf.Contains(includeLine, StringComparison.Ordinal))
+        {
+            await File.AppendAllTextAsync(mainConf, $"\n{includeLine}\n", ct).ConfigureAwait(false);
+        }
+
+        if (RunAsPostgresUser)
+        {
+            var chown = await RunAsync("chown", [PostgresUser + ":", includePath, mainConf], null, TimeSpan.FromSeconds(30), ct).ConfigureAwait(false);
+            if (chown.ExitCode != 0)
+            {
+                throw new LocalPostgresException($"chown of '{includePath}' failed: {chown.Output}");
+            }
+        }
+    }
+
+    private async Task StartWatchdogAsync(CancellationToken ct)
+    {
+        // A detached shell (own session, not our child, so neither Ctrl+C nor a process-tree kill reaches it) polls
+        // our pid; if we vanish while the server runs, or after stopping it but before deleting a throwaway folder
+        // (test hosts get killed mid-ProcessExit), it stops the server and wipes the folder. Otherwise it exits on
+        // its own once the server is stopped and the folder is gone.
+        const string script = """
+            exec </dev/null >/dev/null 2>&1
+            owner=$1; pidfile=$2; wipe1=$3; wipe2=$4; shift 4
+            while kill -0 "$owner" && [ -f "$pidfile" ]; do sleep 0.5; done
+            while kill -0 "$owner" && [ -n "$wipe1" ] && [ -d "$wipe1" ]; do sleep 0.5; done
+            kill -0 "$owner" && exit 0
+            [ -f "$pidfile" ] && "$@"
+            [ -n "$wipe1" ] && rm -rf -- "$wipe1"
+            [ -n "$wipe2" ] && rm -rf -- "$wipe2"
+            exit 0
+            """;
+        var args = new List<string>();
+        var setsid = FindExecutable("setsid", "/usr/bin", "/bin");
+        string file;
+        if (setsid is not null)
+        {
+            file = setsid;
+            args.Add("-f");
+            args.Add("/bin/sh");
+        }
+        else
+        {
+            file = "/bin/sh";
+        }
+
+        args.AddRange(["-c", script, "job-pg-watchdog", Environment.ProcessId.ToString(CultureInfo.InvariantCulture), PidFile]);
+        args.Add(_options.KeepData ? "" : DataDirectory);
+        args.Add(_ownsSocketDir ? _socketDir : "");
+        if (RunAsPostgresUser)
+        {
+            args.AddRange([_runuser!, "-u", PostgresUser, "--"]);
+        }
+
+        args.AddRange([Bin("pg_ctl"), "stop", "-D", _pgData, "-m", _options.KeepData ? "fast" : "immediate", "-w"]);
+
+        if (setsid is not null)
+        {
+            await RunAsync(file, args, "/", TimeSpan.FromSeconds(10), ct).ConfigureAwait(false);
+        }
+        else
+        {
+            using var p = Process.Start(CreateStartInfo(file, args, "/"));
+            p?.StandardInput.Close();
+        }
+    }
+
+    private async Task StopServerAsync(string mode, CancellationToken ct)
+    {
+        if (!File.Exists(PidFile))
+        {
+            return;
+        }
+
+        var result = await RunPgAsync(Bin("pg_ctl"), ["stop", "-D", _pgData, "-m", mode, "-w", "-t", "60"], TimeSpan.FromSeconds(75), ct).ConfigureAwait(false);
+        if (result.ExitCode != 0 && mode != "immediate" && File.Exists(PidFile))
+        {
+            await RunPgAsync(Bin("pg_ctl"), ["stop", "-D", _pgData, "-m", "immediate", "-w", "-t", "60"], TimeSpan.FromSeconds(75), ct).ConfigureAwait(false);
+        }
+    }
+
+    private async Task CleanupAfterFailedStartAsync()
+    {
+        try
+        {
+            Volatile.Write(ref _stopped, 1);
+            await StopServerAsync("immediate", CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // Best effort: the original failure matters more.
+        }
+
+        DeleteFolders();
+    }
+
+    private void DeleteFolders()
+    {
+        if (_ownsSocketDir)
+        {
+            TryDelete(_socketDir);
+        }
+
+        if (!_options.KeepData)
+        {
+            TryDelete(DataDirectory);
+        }
+    }
+
+    private static void TryDelete(string dir)
+    {
+        for (var i = 0; i < 5 && Directory.Exists(dir); i++)
+        {
+            try
+            {
+                Directory.Delete(dir, recursive: true);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                Thread.Sleep(100);
+            }
+        }
+    }
+
+    private void ClearPools()
+    {
+        // Pooled connections to a stopped server would break the next server that reuses the port.
+        foreach (var cs in _databaseConnectionStrings.Append(ConnectionString).Where(s => s.Length > 0))
+        {
+            using var conn = new NpgsqlConnection(cs);
+            NpgsqlConnection.ClearPool(conn);
+        }
+    }
+
+    private string ReadLogTail(long fromOffset, int maxLines = 40)
+    {
+        try
+        {
+            using var fs = new FileStream(_logFile, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            var start = Math.Max(fromOffset, fs.Length - 64 * 1024);
+            fs.Seek(Math.Max(0, start), SeekOrigin.Begin);
+            using var reader = new StreamReader(fs);
+            var lines = reader.ReadToEnd().Split('\n');
+            return string.Join('\n', lines.TakeLast(maxLines)).TrimEnd();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return $"(log not readable: {e.Message})";
+        }
+    }
+
+    private static int PickFreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        return port;
+    }
+
+    private static string? FindBinDirectory(string? explicitDir, List<string> searched)
+    {
+        if (!string.IsNullOrWhiteSpace(explicitDir))
+        {
+            searched.Add($"BinDirectory option ({explicitDir})");
+            return HasServerBinaries(explicitDir) ? Path.GetFullPath(explicitDir) : null;
+        }
+
+        var env = Environment.GetEnvironmentVariable("JOB_PG_BIN");
+        if (!string.IsNullOrWhiteSpace(env))
+        {
+            searched.Add($"JOB_PG_BIN ({env})");
+            return HasServerBinaries(env) ? Path.GetFullPath(env) : null;
+        }
+
+        searched.Add("pg_config --bindir");
+        var pgConfig = FindExecutable("pg_config");
+        if (pgConfig is not null)
+        {
+            try
+            {
+                using var p = Process.Start(CreateStartInfo(pgConfig, ["--bindir"], null));
+                if (p is not null)
+                {
+                    p.StandardInput.Close();
+                    var output = p.StandardOutput.ReadToEnd().Trim();
+                    if (p.WaitForExit(10_000) && p.ExitCode == 0 && HasServerBinaries(output))
+                    {
+                        return output;
+                    }
+                }
+            }
+            catch (Exception e) when (e is System.ComponentModel.Win32Exception or IOException or InvalidOperationException)
+            {
+                // Fall through to the other locations.
+            }
+        }
+
+        const string debianRoot = "/usr/lib/postgresql";
+        searched.Add(debianRoot + "/*/bin");
+        if (Directory.Exists(debianRoot))
+        {
+            var best = Directory.EnumerateDirectories(debianRoot)
+                .Select(d => (Dir: Path.Combine(d, "bin"), Version: ParseVersion(Path.GetFileName(d))))
+                .Where(x => x.Version is not null && HasServerBinaries(x.Dir))
+                .OrderByDescending(x => x.Version)
+                .Select(x => x.Dir)
+                .FirstOrDefault();
+            if (best is not null)
+            {
+                return best;
+            }
+        }
+
+        searched.Add("PATH");
+        var initdb = FindExecutable("initdb");
+        if (initdb is not null)
+        {
+            var resolved = File.ResolveLinkTarget(initdb, returnFinalTarget: true)?.FullName ?? initdb;
+            foreach (var dir in new[] { Path.GetDirectoryName(resolved), Path.GetDirectoryName(initdb) })
+            {
+                if (dir is not null && HasServerBinaries(dir))
+                {
+                    return dir;
+                }
+            }
+        }
+
+        return null;
+    }
+
+    private static Version? ParseVersion(string name) =>
+        Version.TryParse(name.Contains('.', StringComparison.Ordinal) ? name : name + ".0", out var v) ? v : null;
+
+    private static bool HasServerBinaries(string dir)
+    {
+        var ext = OperatingSystem.IsWindows() ? ".exe" : "";
+        return Directory.Exists(dir) && new[] { "initdb", "pg_ctl", "postgres" }.All(n => File.Exists(Path.Combine(dir, n + ext)));
+    }
+
+    private static string? FindExecutable(string name, params string[] extraDirs)
+    {
+        var ext = OperatingSystem.IsWindows() ? ".exe" : "";
+        var path = Environment.GetEnvironmentVariable("PATH") ?? "";
+        return path.Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
+            .Concat(extraDirs)
+            .Select(d => Path.Combine(d, name + ext))
+            .FirstOrDefault(File.Exists);
+    }
+
+    private Task<ProcessResult> RunPgAsync(string file, IReadOnlyList<string> args, TimeSpan timeout, CancellationToken ct)
+    {
+        if (!RunAsPostgresUser)
+        {
+            return RunAsync(file, args, DataDirectory, timeout, ct);
+        }
+
+        var wrapped = new List<string> { "-u", PostgresUser, "--", file };
+        wrapped.AddRange(args);
+        return RunAsync(_runuser!, wrapped, DataDirectory, timeout, ct);
+    }
+
+    private static ProcessStartInfo CreateStartInfo(string file, IEnumerable<string> args, string? workingDirectory)
+    {
+        var psi = new ProcessStartInfo(file)
+        {
+            UseShellExecute = false,
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = workingDirectory ?? "",
+        };
+        foreach (var a in args)
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        // Server messages in a predictable language for the log-tail checks.
+        psi.Environment["LC_MESSAGES"] = "C";
+        return psi;
+    }
+
+    private static async Task<ProcessResult> RunAsync(string file, IReadOnlyList<string> args, string? workingDirectory, TimeSpan timeout, CancellationToken ct)
+    {
+        using var process = new Process { StartInfo = CreateStartInfo(file, args, workingDirectory) };
+        try
+        {
+            process.Start();
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            throw new LocalPostgresException($"Could not run '{file}': {e.Message}", e);
+        }
+
+        process.StandardInput.Close();
+        var stdout = process.StandardOutput.ReadToEndAsync(CancellationToken.None);
+        var stderr = process.StandardError.ReadToEndAsync(CancellationToken.None);
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        cts.CancelAfter(timeout);
+        try
+        {
+            await process.WaitForExitAsync(cts.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            try
+            {
+                process.Kill(entireProcessTree: true);
+            }
+            catch (InvalidOperationException)
+            {
+                // Already exited.
+            }
+
+            ct.ThrowIfCancellationRequested();
+            throw new LocalPostgresException($"'{Path.GetFileName(file)} {string.Join(' ', args)}' did not finish within {timeout}.");
+        }
+
+        string output;
+        try
+        {
+            // A grandchild holding our pipes must not hang us; the exit code is what matters.
+            await Task.WhenAll(stdout, stderr).WaitAsync(TimeSpan.FromSeconds(5), CancellationToken.None).ConfigureAwait(false);
+            output = (stdout.Result + stderr.Result).Trim();
+        }
+        catch (TimeoutException)
+        {
+            output = "(output unavailable)";
+        }
+
+        return new ProcessResult(process.ExitCode, output);
+    }
+
+    private sealed record ProcessResult(int ExitCode, string Output);
+}
