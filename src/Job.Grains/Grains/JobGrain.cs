@@ -2,59 +2,44 @@ using Job.Execution;
 using Job.Hosting;
 using Job.Storage;
 using Orleans.Concurrency;
-using Orleans.Placement;
 
 namespace Job.Grains;
 
 /// <summary>
-/// One job (key = job id). Placed on the silo whose poller claimed it, it runs the claim and answers
-/// status, await and cancel calls from anywhere in the cluster while it runs (it is reentrant).
-/// Nothing is kept in grain state: the database is the truth and the grain only caches who waits.
+/// One job as the cluster sees it (key = job id): status, await, cancel and history, from any silo
+/// or client. Runs happen in <see cref="JobRunGrain"/> (one per claim); this grain reads the
+/// database, the source of truth, and is woken by the database's <c>job_terminal</c> notification
+/// when a job it waits for ends. Reentrant, so many callers can wait at once.
 /// </summary>
 [Reentrant]
-[PreferLocalPlacement]
 [GrainType("job")]
-internal sealed class JobGrain(JobRuntime runtime, JobExecutor executor, JobShutdownSignal shutdown) : Grain, IJobGrain, IJobExecutionGrain
+internal sealed class JobGrain(JobRuntime runtime, JobWaiters waiters) : Grain, IJobGrain
 {
-    // How often a waiter re-reads the database, for ends it cannot see here (another activation
-    // during a membership change, a cancel from SQL): a backstop, not the main path.
-    private static readonly TimeSpan s_waiterRecheck = TimeSpan.FromSeconds(1);
+    // A backstop for a lost notification (e.g. across a database restart): waiters re-read this often.
+    private static readonly TimeSpan s_recheck = TimeSpan.FromSeconds(1);
 
     private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private int _running;
-    private int _waiters;
+    private int _waiting;
 
     private JobId Id => this.GetPrimaryKey();
-
-    public async Task ExecuteAsync(ClaimedJob claim)
-    {
-        _running++;
-        try
-        {
-            await executor.ExecuteAsync(claim, shutdown.Token);
-        }
-        finally
-        {
-            _running--;
-            NotifyChanged();
-            if (_running == 0 && _waiters == 0)
-            {
-                // Most jobs are never looked at while they run: free the activation at once.
-                DeactivateOnIdle();
-            }
-        }
-    }
 
     public async Task<JobSnapshot> GetSnapshotAsync() => (await ReadAsync()).ToSnapshot();
 
     public async Task<JobSnapshot> AwaitCompletionAsync(TimeSpan timeout)
     {
         var deadline = DateTimeOffset.UtcNow + timeout;
-        _waiters++;
+        if (_waiting++ == 0)
+        {
+            var changed = _changed;
+            waiters.Register(Id, () => changed.TrySetResult());
+        }
+
         try
         {
+            await runtime.Queue.MarkAwaitedAsync(Id, CancellationToken.None);
             while (true)
             {
+                var signal = _changed.Task;
                 var snapshot = (await ReadAsync()).ToSnapshot();
                 if (snapshot.IsTerminal)
                 {
@@ -67,13 +52,19 @@ internal sealed class JobGrain(JobRuntime runtime, JobExecutor executor, JobShut
                     throw new JobAwaitTimeoutException(Id, timeout);
                 }
 
-                var changed = _changed.Task;
-                await Task.WhenAny(changed, Task.Delay(remaining < s_waiterRecheck ? remaining : s_waiterRecheck));
+                await Task.WhenAny(signal, Task.Delay(remaining < s_recheck ? remaining : s_recheck));
+                if (signal.IsCompleted)
+                {
+                    Rearm();
+                }
             }
         }
         finally
         {
-            _waiters--;
+            if (--_waiting == 0)
+            {
+                waiters.Unregister(Id);
+            }
         }
     }
 
@@ -85,7 +76,6 @@ internal sealed class JobGrain(JobRuntime runtime, JobExecutor executor, JobShut
             await ReadAsync(); // an unknown id is an error, not a quiet false
         }
 
-        NotifyChanged();
         return cancelled;
     }
 
@@ -98,10 +88,10 @@ internal sealed class JobGrain(JobRuntime runtime, JobExecutor executor, JobShut
     private async Task<StoredJob> ReadAsync() =>
         await runtime.Reads.FindAsync(Id, CancellationToken.None) ?? throw new JobNotFoundException(Id);
 
-    private void NotifyChanged()
+    private void Rearm()
     {
-        var previous = _changed;
-        _changed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        previous.TrySetResult();
+        var next = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _changed = next;
+        waiters.Register(Id, () => next.TrySetResult());
     }
 }

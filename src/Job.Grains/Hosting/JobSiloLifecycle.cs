@@ -49,10 +49,7 @@ internal sealed partial class JobSiloLifecycle(
 
     private async Task StopAsync(CancellationToken ct)
     {
-        if (poller.IsStarted)
-        {
-            await poller.ShutdownAsync().ConfigureAwait(false);
-        }
+        await poller.ShutdownAsync().ConfigureAwait(false);
 
         await _stop.CancelAsync().ConfigureAwait(false);
         await _rescuer.ConfigureAwait(false);

@@ -135,11 +135,7 @@ public sealed class Jobs : IAsyncDisposable
 
     private async Task ShutdownCoreAsync()
     {
-        if (_poller.IsStarted)
-        {
-            await _poller.ShutdownAsync().ConfigureAwait(false);
-        }
-
+        await _poller.ShutdownAsync().ConfigureAwait(false);
         await _host.StopAsync(CancellationToken.None).ConfigureAwait(false);
     }
 

@@ -9,9 +9,13 @@ namespace Job.Scheduling;
 /// reconnects with capped backoff and reports a wake after every reconnect (notifications sent
 /// while it was away are lost).
 /// </summary>
-internal sealed partial class JobNotificationListener(NpgsqlDataSource dataSource, Action<string?> onNotification, ILogger logger)
+internal sealed partial class JobNotificationListener(NpgsqlDataSource dataSource, Action<string?> onExecution, Action<string?> onTerminal, ILogger logger)
 {
-    public const string Channel = "job_execution";
+    /// <summary>Work may be due for a job type (payload: the type).</summary>
+    public const string ExecutionChannel = "job_execution";
+
+    /// <summary>An awaited job ended (payload: its id).</summary>
+    public const string TerminalChannel = "job_terminal";
 
     public async Task RunAsync(CancellationToken ct)
     {
@@ -21,8 +25,18 @@ internal sealed partial class JobNotificationListener(NpgsqlDataSource dataSourc
             try
             {
                 await using var connection = await dataSource.OpenConnectionAsync(ct).ConfigureAwait(false);
-                connection.Notification += (_, e) => onNotification(e.Payload);
-                await using (var listen = new NpgsqlCommand($"LISTEN {Channel}", connection))
+                connection.Notification += (_, e) =>
+                {
+                    if (e.Channel == TerminalChannel)
+                    {
+                        onTerminal(e.Payload);
+                    }
+                    else
+                    {
+                        onExecution(e.Payload);
+                    }
+                };
+                await using (var listen = new NpgsqlCommand($"LISTEN {ExecutionChannel}; LISTEN {TerminalChannel}", connection))
                 {
                     await listen.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
                 }
@@ -33,7 +47,7 @@ internal sealed partial class JobNotificationListener(NpgsqlDataSource dataSourc
                 }
 
                 failures = 0;
-                onNotification(null);
+                onExecution(null);
                 while (!ct.IsCancellationRequested)
                 {
                     await connection.WaitAsync(ct).ConfigureAwait(false);

@@ -11,7 +11,7 @@ namespace Job.Scheduling;
 
 /// <summary>
 /// One per silo: claims due jobs of the types registered on this silo, within this silo's capacity,
-/// and hands each claim to its <see cref="JobGrain"/> (placed on this silo). It sleeps until the next
+/// and hands each claim to a <see cref="JobRunGrain"/> on this silo. It sleeps until the next
 /// due job on the application clock, a NOTIFY, freed capacity, or the safety interval, whichever
 /// comes first. It also heartbeats the jobs it runs and, at shutdown, stops claiming first, signals
 /// the runners, waits, and hands back what is still running.
@@ -22,6 +22,7 @@ internal sealed partial class JobPoller(
     IGrainFactory grains,
     ILocalSiloDetails silo,
     JobShutdownSignal shutdownSignal,
+    JobWaiters waiters,
     ILogger<JobPoller> logger) : IAsyncDisposable
 {
     private readonly CancellationTokenSource _stopClaiming = new();
@@ -66,7 +67,7 @@ internal sealed partial class JobPoller(
             await grains.GetGrain<IJobTypeMaintenanceGrain>(type).EnsureMaintenanceAsync().WaitAsync(ct).ConfigureAwait(false);
         }
 
-        var listener = new JobNotificationListener(runtime.DataSource, OnNotification, logger);
+        var listener = new JobNotificationListener(runtime.DataSource, OnNotification, waiters.Notify, logger);
         _background.Add(Task.Run(() => listener.RunAsync(_stopBackground.Token), CancellationToken.None));
         _background.Add(Task.Run(() => HeartbeatLoopAsync(_stopBackground.Token), CancellationToken.None));
         _mainLoop = Task.Run(() => MainLoopAsync(_stopClaiming.Token), CancellationToken.None);
@@ -161,7 +162,7 @@ internal sealed partial class JobPoller(
     {
         try
         {
-            await grains.GetGrain<IJobExecutionGrain>(claim.Id.Value).ExecuteAsync(claim).ConfigureAwait(false);
+            await grains.GetGrain<IJobRunGrain>(claim.ClaimToken).ExecuteAsync(claim).ConfigureAwait(false);
         }
         catch (Exception ex)
         {
@@ -273,7 +274,10 @@ internal sealed partial class JobPoller(
 
         await _stopBackground.CancelAsync().ConfigureAwait(false);
         await Task.WhenAll(_background).ConfigureAwait(false);
-        LogStopped(SiloName);
+        if (_mainLoop is not null)
+        {
+            LogStopped(SiloName);
+        }
     }
 
     public async ValueTask DisposeAsync()

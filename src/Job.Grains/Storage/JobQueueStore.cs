@@ -190,6 +190,12 @@ internal sealed class JobQueueStore(NpgsqlDataSource dataSource)
         return (reader.GetInt64(0), reader.GetTime(1));
     }
 
+    public async Task MarkAwaitedAsync(JobId id, CancellationToken ct)
+    {
+        await using var cmd = JobDatabase.Command(dataSource, "mark_awaited").With("id", id.Value, NpgsqlDbType.Uuid);
+        await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+    }
+
     public async Task<bool> CancelAsync(JobId id, DateTimeOffset now, CancellationToken ct)
     {
         await using var cmd = JobDatabase.Command(dataSource, "cancel")

@@ -12,6 +12,8 @@ CREATE TABLE jobs (
     trace_parent    varchar(128),
     terminal_state  varchar(16) CHECK (terminal_state IN ('completed', 'errored', 'cancelled')),
     last_error      text,
+    -- someone awaits this job: its end is announced on the job_terminal channel
+    awaited         boolean NOT NULL DEFAULT false,
     created_at      timestamptz NOT NULL,
     finished_at     timestamptz
 );

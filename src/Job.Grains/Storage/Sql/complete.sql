@@ -9,7 +9,7 @@ WITH input AS (
 ), finished AS (
     UPDATE jobs SET terminal_state = 'completed', finished_at = @now
     FROM done WHERE jobs.id = done.id
-    RETURNING jobs.id
+    RETURNING jobs.id, jobs.awaited
 ), events AS (
     INSERT INTO job_events (job_id, event_type, attempt, recorded_at)
     SELECT done.id, e.event_type, done.attempt, @now
@@ -18,6 +18,7 @@ WITH input AS (
     RETURNING job_id
 )
 SELECT done.id,
-       (SELECT count(*) FROM finished) + (SELECT count(*) FROM events) * 0 AS written,
-       CASE WHEN done.queue_id IS NOT NULL THEN pg_notify('job_execution', done.job_type) END
-FROM done
+       (SELECT count(*) FROM events) * 0 AS written,
+       CASE WHEN done.queue_id IS NOT NULL THEN pg_notify('job_execution', done.job_type) END,
+       CASE WHEN finished.awaited THEN pg_notify('job_terminal', done.id::text) END
+FROM done JOIN finished ON finished.id = done.id

@@ -6,7 +6,7 @@ WITH done AS (
 ), finished AS (
     UPDATE jobs SET terminal_state = 'errored', finished_at = @now, last_error = @error_message
     FROM done WHERE jobs.id = done.id
-    RETURNING jobs.id
+    RETURNING jobs.id, jobs.awaited
 ), events AS (
     INSERT INTO job_events (job_id, event_type, attempt, error_message, error_type, recorded_at)
     SELECT done.id, e.event_type, e.attempt, e.error_message, e.error_type, @now
@@ -19,6 +19,7 @@ WITH done AS (
     ORDER BY e.ord
     RETURNING job_id
 )
-SELECT count(*), (SELECT count(*) FROM finished) + (SELECT count(*) FROM events) * 0,
-       max(CASE WHEN queue_id IS NOT NULL THEN pg_notify('job_execution', job_type) END)
+SELECT count(*), (SELECT count(*) FROM events) * 0,
+       (SELECT count(pg_notify('job_terminal', finished.id::text)) FROM finished WHERE finished.awaited),
+       count(CASE WHEN queue_id IS NOT NULL THEN pg_notify('job_execution', job_type) END)
 FROM done

@@ -13,4 +13,4 @@ WITH moved AS (
     ORDER BY e.ord
     RETURNING job_id
 )
-SELECT count(*), (SELECT count(*) FROM events), max(pg_notify('job_execution', job_type)) FROM moved
+SELECT count(*), (SELECT count(*) FROM events), count(pg_notify('job_execution', job_type)) FROM moved

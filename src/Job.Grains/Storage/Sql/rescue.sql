@@ -11,7 +11,7 @@ WITH moved AS (
     RETURNING id, job_type, attempt, claimed_by
 ), events AS (
     INSERT INTO job_events (job_id, event_type, attempt, scheduled_at, reason, recorded_at)
-    SELECT moved.id, e.event_type, moved.attempt, e.scheduled_at, e.reason, @now
+    SELECT moved.id, e.event_type, moved.attempt, e.scheduled_at, r.reason, @now
     FROM moved CROSS JOIN (VALUES (1, @event_type::varchar, NULL::timestamptz), (2, 'execution_scheduled', @now))
         AS e (ord, event_type, scheduled_at)
     CROSS JOIN LATERAL (SELECT CASE WHEN e.ord = 1 THEN @reason::text END AS reason) AS r

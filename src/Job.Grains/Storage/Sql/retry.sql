@@ -20,4 +20,4 @@ WITH moved AS (
     ORDER BY e.ord
     RETURNING job_id
 )
-SELECT count(*), (SELECT count(*) FROM noted) + (SELECT count(*) FROM events) * 0, max(pg_notify('job_execution', job_type)) FROM moved
+SELECT count(*), (SELECT count(*) FROM noted) + (SELECT count(*) FROM events) * 0, count(pg_notify('job_execution', job_type)) FROM moved
