@@ -6,6 +6,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Npgsql;
 using Orleans.Configuration;
 
 namespace Job.Silo.Cli;
@@ -60,6 +61,14 @@ internal static class SiloCli
         if (verb is not ("run" or "migrate") || (print && verb != "migrate"))
         {
             Console.Error.WriteLine(print && verb == "run" ? "error: --print belongs to the migrate verb" : $"error: unknown verb '{verb}'");
+            Console.Error.WriteLine(Usage);
+            return ExitUsage;
+        }
+
+        // The configuration provider silently ignores what it cannot read; an option typo should not start a silo.
+        if (rest.FirstOrDefault(a => a.StartsWith('-') && !a.StartsWith("--", StringComparison.Ordinal)) is { } option)
+        {
+            Console.Error.WriteLine($"error: unknown option '{option}' (settings are given as --Key=Value)");
             Console.Error.WriteLine(Usage);
             return ExitUsage;
         }
@@ -239,7 +248,9 @@ internal static class SiloCli
         try
         {
             var connectionString = await server.CreateDatabaseAsync(EmbeddedDatabaseName, ct).ConfigureAwait(false);
-            Console.Out.WriteLine($"No ConnectionStrings:Jobs configured: started embedded PostgreSQL (data in {server.DataDirectory}): {connectionString}");
+            var shown = new NpgsqlConnectionStringBuilder(connectionString);
+            shown = new NpgsqlConnectionStringBuilder { Host = shown.Host, Port = shown.Port, Username = shown.Username, Database = shown.Database };
+            Console.Out.WriteLine($"No ConnectionStrings:Jobs configured: started embedded PostgreSQL (data in {server.DataDirectory}): {shown.ConnectionString}");
             return new EmbeddedDatabase(server, connectionString);
         }
         catch

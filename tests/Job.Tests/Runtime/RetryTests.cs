@@ -96,7 +96,7 @@ public sealed class RetryTests(DatabaseFixture db) : IClassFixture<DatabaseFixtu
             return state < 2 ? throw new InvalidOperationException("not yet") : JobCompletion.Complete();
         })
         {
-            RetryOnErrorSettings = new RetrySettings { MinBackoff = TimeSpan.FromMilliseconds(50), BackoffJitterPct = 0 },
+            RetryOnErrorSettings = new RetrySettings { MinBackoff = TimeSpan.FromMilliseconds(400), BackoffJitterPct = 0 /* well above the time a wake-up takes, so no healthy-gap reset */ },
         };
         var spawner = jobs.AddInitializer(init);
         await jobs.StartPollAsync();

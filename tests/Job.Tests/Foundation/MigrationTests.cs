@@ -1,0 +1,201 @@
+using System.Text.RegularExpressions;
+using Job.Tests.Infrastructure;
+using Npgsql;
+
+namespace Job.Tests.Foundation;
+
+public sealed partial class MigrationTests(DatabaseFixture db) : IClassFixture<DatabaseFixture>
+{
+    private static readonly string[] ExpectedTables =
+    [
+        "jobs", "job_executions", "job_events", "job_schema_migrations",
+        "orleansquery", "orleans_membership", "orleans_membership_version", "orleans_reminders", "orleans_storage",
+    ];
+
+    private static IReadOnlyList<string> AllNames => JobMigrations.All.Select(m => m.Name).ToList();
+
+    [Fact]
+    public async Task Migrations_apply_to_an_empty_database()
+    {
+        var cs = await db.CreateDatabaseAsync();
+        await using var source = NpgsqlDataSource.Create(cs);
+        Assert.Empty(await TablesAsync(source));
+
+        var applied = await JobMigrations.RunAsync(source);
+
+        Assert.Equal(AllNames, applied);
+        var tables = await TablesAsync(source);
+        foreach (var table in ExpectedTables)
+        {
+            Assert.Contains(table, tables);
+        }
+
+        var history = await HistoryAsync(source);
+        Assert.Equal(AllNames, history.Select(h => h.Name));
+        Assert.Equal(JobMigrations.All.Select(m => m.Checksum), history.Select(h => h.Checksum));
+
+        // The named queries the Orleans providers refuse to start without.
+        var keys = await ListAsync(source, "SELECT querykey FROM orleansquery ORDER BY querykey");
+        foreach (var key in new[]
+                 {
+                     "InsertMembershipVersionKey", "InsertMembershipKey", "UpdateMembershipKey", "UpdateIAmAlivetimeKey",
+                     "MembershipReadAllKey", "MembershipReadRowKey", "GatewaysQueryKey", "DeleteMembershipTableEntriesKey",
+                     "CleanupDefunctSiloEntriesKey", "ReadReminderRowKey", "ReadReminderRowsKey", "UpsertReminderRowKey",
+                     "DeleteReminderRowKey", "DeleteReminderRowsKey", "ReadFromStorageKey", "WriteToStorageKey", "ClearStorageKey",
+                 })
+        {
+            Assert.Contains(key, keys);
+        }
+    }
+
+    [Fact]
+    public async Task A_second_run_applies_nothing_and_changes_nothing()
+    {
+        var cs = await db.CreateDatabaseAsync();
+        await using var source = NpgsqlDataSource.Create(cs);
+        Assert.Equal(AllNames, await JobMigrations.RunAsync(source));
+        var before = await SnapshotAsync(source);
+
+        var second = await JobMigrations.RunAsync(source);
+        var third = await JobMigrations.RunAsync(source);
+
+        Assert.Empty(second);
+        Assert.Empty(third);
+        Assert.Equal(before, await SnapshotAsync(source));
+    }
+
+    [Fact]
+    public async Task Concurrent_runs_on_a_fresh_database_apply_each_migration_exactly_once()
+    {
+        var cs = await db.CreateDatabaseAsync();
+        await using var source = NpgsqlDataSource.Create(cs);
+
+        using var start = new ManualResetEventSlim();
+        var runs = Enumerable.Range(0, 4)
+            .Select(_ => Task.Run(async () =>
+            {
+                start.Wait();
+                return await JobMigrations.RunAsync(source);
+            }))
+            .ToArray();
+        start.Set();
+        var results = await Task.WhenAll(runs);
+
+        var allApplied = results.SelectMany(r => r).ToList();
+        Assert.Equal(AllNames.Order(StringComparer.Ordinal), allApplied.Order(StringComparer.Ordinal));
+        // Each run is one transaction: one run applies everything, the others nothing.
+        Assert.Single(results, r => r.Count > 0);
+        Assert.Equal(AllNames, (await HistoryAsync(source)).Select(h => h.Name));
+    }
+
+    [Fact]
+    public async Task An_edited_checksum_stops_the_run_until_restored()
+    {
+        var cs = await db.CreateDatabaseAsync();
+        await using var source = NpgsqlDataSource.Create(cs);
+        await JobMigrations.RunAsync(source);
+        var victim = JobMigrations.All[0];
+        var before = await SnapshotAsync(source);
+
+        await ExecAsync(source, "UPDATE job_schema_migrations SET checksum = @c WHERE name = @n", ("c", new string('0', 64)), ("n", victim.Name));
+        var error = await Assert.ThrowsAsync<JobMigrationException>(() => JobMigrations.RunAsync(source));
+        Assert.Contains(victim.Name, error.Message, StringComparison.Ordinal);
+        Assert.Contains(victim.Checksum, error.Message, StringComparison.Ordinal);
+
+        await ExecAsync(source, "UPDATE job_schema_migrations SET checksum = @c WHERE name = @n", ("c", victim.Checksum), ("n", victim.Name));
+        Assert.Empty(await JobMigrations.RunAsync(source));
+        Assert.Equal(before, await SnapshotAsync(source));
+    }
+
+    [Fact]
+    public async Task A_migration_unknown_to_this_build_stops_the_run()
+    {
+        var cs = await db.CreateDatabaseAsync();
+        await using var source = NpgsqlDataSource.Create(cs);
+        await JobMigrations.RunAsync(source);
+
+        await ExecAsync(source, "INSERT INTO job_schema_migrations (name, checksum) VALUES ('9999_from_the_future', @c)", ("c", new string('a', 64)));
+        var error = await Assert.ThrowsAsync<JobMigrationException>(() => JobMigrations.RunAsync(source));
+        Assert.Contains("9999_from_the_future", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void All_is_ordered_by_name_and_every_migration_has_sql()
+    {
+        var all = JobMigrations.All;
+        Assert.True(all.Count >= 2, $"expected at least the job and Orleans migrations, found {all.Count}");
+        Assert.Equal(all.Select(m => m.Name).Order(StringComparer.Ordinal), all.Select(m => m.Name));
+        Assert.Equal(all.Count, all.Select(m => m.Name).Distinct(StringComparer.Ordinal).Count());
+        Assert.Equal("0001_job_tables", all[0].Name);
+        Assert.Contains(all, m => m.Name == "0002_orleans_providers");
+        foreach (var migration in all)
+        {
+            Assert.Matches(NamePattern(), migration.Name);
+            Assert.False(string.IsNullOrWhiteSpace(migration.Sql), $"{migration.Name} has no SQL");
+            Assert.Matches(ChecksumPattern(), migration.Checksum);
+        }
+    }
+
+    private static async Task<List<string>> TablesAsync(NpgsqlDataSource source) =>
+        await ListAsync(source, "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1");
+
+    private static async Task<List<(string Name, string Checksum)>> HistoryAsync(NpgsqlDataSource source)
+    {
+        var rows = new List<(string, string)>();
+        await using var cmd = source.CreateCommand("SELECT name, checksum FROM job_schema_migrations ORDER BY name");
+        await using var reader = await cmd.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            rows.Add((reader.GetString(0), reader.GetString(1).Trim()));
+        }
+
+        return rows;
+    }
+
+    /// <summary>Every column, index, constraint, named query and history row (with its applied_at).</summary>
+    private static async Task<List<string>> SnapshotAsync(NpgsqlDataSource source) =>
+        await ListAsync(source, """
+            SELECT 'col ' || table_name || '.' || column_name || ' ' || data_type || ' ' || is_nullable || ' ' || coalesce(column_default, '')
+              FROM information_schema.columns WHERE table_schema = 'public'
+            UNION ALL
+            SELECT 'idx ' || indexdef FROM pg_indexes WHERE schemaname = 'public'
+            UNION ALL
+            SELECT 'con ' || conname || ' ' || pg_get_constraintdef(c.oid)
+              FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace WHERE n.nspname = 'public'
+            UNION ALL
+            SELECT 'qry ' || querykey || ' ' || md5(querytext) FROM orleansquery
+            UNION ALL
+            SELECT 'mig ' || name || ' ' || checksum || ' ' || applied_at::text FROM job_schema_migrations
+            ORDER BY 1
+            """);
+
+    private static async Task<List<string>> ListAsync(NpgsqlDataSource source, string sql)
+    {
+        var rows = new List<string>();
+        await using var cmd = source.CreateCommand(sql);
+        await using var reader = await cmd.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            rows.Add(reader.GetString(0));
+        }
+
+        return rows;
+    }
+
+    private static async Task ExecAsync(NpgsqlDataSource source, string sql, params (string Name, object Value)[] parameters)
+    {
+        await using var cmd = source.CreateCommand(sql);
+        foreach (var (name, value) in parameters)
+        {
+            cmd.Parameters.AddWithValue(name, value);
+        }
+
+        await cmd.ExecuteNonQueryAsync();
+    }
+
+    [GeneratedRegex(@"^\d{4}_[a-z0-9_]+$")]
+    private static partial Regex NamePattern();
+
+    [GeneratedRegex("^[0-9a-f]{64}$")]
+    private static partial Regex ChecksumPattern();
+}

@@ -1,0 +1,117 @@
+using System.Diagnostics;
+
+namespace Job.Tests.Silo;
+
+/// <summary>
+/// Runs the built Job.Silo as a child process (it is copied next to this test assembly through the
+/// project reference) and checks the command line: printed migrations, usage errors, and that a bad
+/// database ends with one <c>error:</c> line and exit code 1 instead of a stack trace or an abort.
+/// </summary>
+public sealed class SiloCliTests
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
+
+    [Fact]
+    public async Task MigratePrintWritesAllMigrationSqlWithoutADatabase()
+    {
+        var result = await RunSiloAsync(["migrate", "--print"], new() { ["ConnectionStrings__Jobs"] = "Host=127.0.0.1;Port=1;Database=none" });
+
+        Assert.Equal(0, result.ExitCode);
+        Assert.Contains("CREATE TABLE jobs", result.StdOut, StringComparison.Ordinal);
+        Assert.Contains("OrleansQuery", result.StdOut, StringComparison.Ordinal);
+        Assert.Contains("-- ==== Migration 0001_", result.StdOut, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task UnknownVerbPrintsUsageAndExits2()
+    {
+        var result = await RunSiloAsync(["frobnicate"]);
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.StartsWith("error: unknown verb 'frobnicate'", result.StdErr, StringComparison.Ordinal);
+        Assert.Contains("Usage:", result.StdErr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task HelpPrintsUsageAndExits0()
+    {
+        var result = await RunSiloAsync(["--help"]);
+
+        Assert.Equal(0, result.ExitCode);
+        Assert.Contains("migrate --print", result.StdOut, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task UnreachableDatabaseEndsWithOneErrorLineAndExit1()
+    {
+        var result = await RunSiloAsync([], new()
+        {
+            ["ConnectionStrings__Jobs"] = "Host=127.0.0.1;Port=1;Username=postgres;Database=jobs;Timeout=5",
+            // Ports of our own, so a silo running elsewhere on the machine cannot make this fail differently.
+            ["Orleans__SiloPort"] = "0",
+            ["Orleans__GatewayPort"] = "0",
+        });
+
+        Assert.Equal(1, result.ExitCode);
+        var lines = result.StdErr.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var line = Assert.Single(lines);
+        Assert.StartsWith("error:", line, StringComparison.Ordinal);
+        Assert.Contains("127.0.0.1:1", line, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task MalformedSettingNamesTheKeyAndExits1()
+    {
+        var result = await RunSiloAsync(["--Orleans:SiloPort=abc"], new() { ["ConnectionStrings__Jobs"] = "Host=127.0.0.1;Port=1;Database=jobs" });
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.StartsWith("error: Orleans:SiloPort", result.StdErr, StringComparison.Ordinal);
+    }
+
+    private sealed record ProcessResult(int ExitCode, string StdOut, string StdErr);
+
+    private static async Task<ProcessResult> RunSiloAsync(string[] args, Dictionary<string, string>? environment = null)
+    {
+        var dll = Path.Combine(AppContext.BaseDirectory, "Job.Silo.dll");
+        Assert.True(File.Exists(dll), $"Job.Silo.dll is not next to the test assembly ({dll}); the test project must reference Job.Silo.");
+        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = Path.GetTempPath(),
+        };
+        start.ArgumentList.Add(dll);
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        // Never inherit a connection string or ports from the developer's shell.
+        foreach (var key in new[] { "ConnectionStrings__Jobs", "Orleans__SiloPort", "Orleans__GatewayPort", "Health__Port", "Demo__SpawnOnStart" })
+        {
+            start.Environment.Remove(key);
+        }
+
+        foreach (var (key, value) in environment ?? [])
+        {
+            start.Environment[key] = value;
+        }
+
+        using var process = Process.Start(start) ?? throw new InvalidOperationException("Could not start Job.Silo.");
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var cts = new CancellationTokenSource(Timeout);
+        try
+        {
+            await process.WaitForExitAsync(cts.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"Job.Silo {string.Join(' ', args)} did not exit within {Timeout}.");
+        }
+
+        return new ProcessResult(process.ExitCode, await stdout, await stderr);
+    }
+}
