@@ -1,4 +1,4 @@
-using System.Diagnostics;
+using Job.Tests.Infrastructure;
 
 namespace Job.Tests.Silo;
 
@@ -68,50 +68,6 @@ public sealed class SiloCliTests
         Assert.StartsWith("error: Orleans:SiloPort", result.StdErr, StringComparison.Ordinal);
     }
 
-    private sealed record ProcessResult(int ExitCode, string StdOut, string StdErr);
-
-    private static async Task<ProcessResult> RunSiloAsync(string[] args, Dictionary<string, string>? environment = null)
-    {
-        var dll = Path.Combine(AppContext.BaseDirectory, "Job.Silo.dll");
-        Assert.True(File.Exists(dll), $"Job.Silo.dll is not next to the test assembly ({dll}); the test project must reference Job.Silo.");
-        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            WorkingDirectory = Path.GetTempPath(),
-        };
-        start.ArgumentList.Add(dll);
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        // Never inherit a connection string or ports from the developer's shell.
-        foreach (var key in new[] { "ConnectionStrings__Jobs", "Orleans__SiloPort", "Orleans__GatewayPort", "Health__Port", "Demo__SpawnOnStart" })
-        {
-            start.Environment.Remove(key);
-        }
-
-        foreach (var (key, value) in environment ?? [])
-        {
-            start.Environment[key] = value;
-        }
-
-        using var process = Process.Start(start) ?? throw new InvalidOperationException("Could not start Job.Silo.");
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var cts = new CancellationTokenSource(Timeout);
-        try
-        {
-            await process.WaitForExitAsync(cts.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"Job.Silo {string.Join(' ', args)} did not exit within {Timeout}.");
-        }
-
-        return new ProcessResult(process.ExitCode, await stdout, await stderr);
-    }
+    private static Task<ProcessResult> RunSiloAsync(string[] args, Dictionary<string, string>? environment = null) =>
+        DotnetProcess.RunAsync("Job.Silo.dll", args, Timeout, environment);
 }

@@ -1,0 +1,121 @@
+using Npgsql;
+
+namespace Job.TestSilo;
+
+/// <summary>The config of <c>crash.work</c>: how long the first attempt and later attempts run.</summary>
+public sealed record CrashConfig(int DurationMs = 0, int? LaterAttemptDurationMs = null);
+
+/// <summary>
+/// <c>crash.work</c>: records the start of every run in <c>test_runs</c> (own autocommit, so a
+/// run that is killed later still leaves its row), sleeps its duration (deaf to the shutdown
+/// signal, like a job that cannot be interrupted), stamps <c>finished_at</c>, and completes.
+/// The test creates <c>test_runs</c> before spawning.
+/// </summary>
+public sealed class CrashWorkJob(ILocalSiloDetails silo) : IJobInitializer<CrashConfig>
+{
+    public JobType JobType { get; } = new("crash.work");
+
+    // Never gives up and retries quickly: the crash tests count runs, not retry policy.
+    public RetrySettings RetryOnErrorSettings { get; } = new()
+    {
+        NAttempts = null,
+        MinBackoff = TimeSpan.FromMilliseconds(200),
+        MaxBackoff = TimeSpan.FromSeconds(2),
+    };
+
+    public IJobRunner Init(Job job, JobSpawner<CrashConfig> spawner) =>
+        new Runner(job.Config<CrashConfig>() ?? new CrashConfig(), silo.SiloAddress.ToParsableString());
+
+    private sealed class Runner(CrashConfig config, string silo) : IJobRunner
+    {
+        public async Task<JobCompletion> RunAsync(CurrentJob currentJob, CancellationToken cancellationToken)
+        {
+            await using (var insert = currentJob.DataSource.CreateCommand(
+                "INSERT INTO test_runs (job_id, attempt, silo) VALUES (@id, @attempt, @silo)"))
+            {
+                insert.Parameters.AddWithValue("id", currentJob.Id.Value);
+                insert.Parameters.AddWithValue("attempt", currentJob.Attempt);
+                insert.Parameters.AddWithValue("silo", silo);
+                await insert.ExecuteNonQueryAsync(CancellationToken.None).ConfigureAwait(false);
+            }
+
+            var duration = currentJob.Attempt > 1 && config.LaterAttemptDurationMs is { } later ? later : config.DurationMs;
+            if (duration > 0)
+            {
+                await Task.Delay(duration, CancellationToken.None).ConfigureAwait(false);
+            }
+
+            try
+            {
+                await using var update = currentJob.DataSource.CreateCommand(
+                    "UPDATE test_runs SET finished_at = now() WHERE job_id = @id AND attempt = @attempt AND silo = @silo AND finished_at IS NULL");
+                update.Parameters.AddWithValue("id", currentJob.Id.Value);
+                update.Parameters.AddWithValue("attempt", currentJob.Attempt);
+                update.Parameters.AddWithValue("silo", silo);
+                await update.ExecuteNonQueryAsync(CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (NpgsqlException)
+            {
+                // Only a measurement; the database may be restarting.
+            }
+
+            return JobCompletion.Complete();
+        }
+    }
+}
+
+/// <summary>The config of <c>crash.block</c>.</summary>
+public sealed record BlockConfig(int PollMs = 200);
+
+/// <summary>
+/// <c>crash.block</c>: records its start like <c>crash.work</c>, then runs until a row with its id
+/// appears in <c>test_release</c> (created by the test), then completes.
+/// </summary>
+public sealed class CrashBlockJob(ILocalSiloDetails silo) : IJobInitializer<BlockConfig>
+{
+    public JobType JobType { get; } = new("crash.block");
+
+    public RetrySettings RetryOnErrorSettings { get; } = new()
+    {
+        NAttempts = null,
+        MinBackoff = TimeSpan.FromMilliseconds(200),
+        MaxBackoff = TimeSpan.FromSeconds(2),
+    };
+
+    public IJobRunner Init(Job job, JobSpawner<BlockConfig> spawner) =>
+        new Runner(job.Config<BlockConfig>() ?? new BlockConfig(), silo.SiloAddress.ToParsableString());
+
+    private sealed class Runner(BlockConfig config, string silo) : IJobRunner
+    {
+        public async Task<JobCompletion> RunAsync(CurrentJob currentJob, CancellationToken cancellationToken)
+        {
+            await using (var insert = currentJob.DataSource.CreateCommand(
+                "INSERT INTO test_runs (job_id, attempt, silo) VALUES (@id, @attempt, @silo)"))
+            {
+                insert.Parameters.AddWithValue("id", currentJob.Id.Value);
+                insert.Parameters.AddWithValue("attempt", currentJob.Attempt);
+                insert.Parameters.AddWithValue("silo", silo);
+                await insert.ExecuteNonQueryAsync(CancellationToken.None).ConfigureAwait(false);
+            }
+
+            while (true)
+            {
+                try
+                {
+                    await using var check = currentJob.DataSource.CreateCommand("SELECT EXISTS (SELECT 1 FROM test_release WHERE job_id = @id)");
+                    check.Parameters.AddWithValue("id", currentJob.Id.Value);
+                    if (await check.ExecuteScalarAsync(CancellationToken.None).ConfigureAwait(false) is true)
+                    {
+                        return JobCompletion.Complete();
+                    }
+                }
+                catch (NpgsqlException)
+                {
+                    // Keep blocking through a database restart.
+                }
+
+                await Task.Delay(config.PollMs, CancellationToken.None).ConfigureAwait(false);
+            }
+        }
+    }
+}
