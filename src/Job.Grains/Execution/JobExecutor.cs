@@ -23,7 +23,7 @@ internal enum RunOutcome
 /// failure of the run itself, Init and a bad config included, is a failed attempt with its message
 /// in the history; nothing escapes to strand the claim.
 /// </summary>
-internal sealed partial class JobExecutor(JobRuntime runtime, JobRegistry registry, ILogger<JobExecutor> logger)
+internal sealed partial class JobExecutor(JobRuntime runtime, JobRegistry registry, CompletionBatcher completions, ILogger<JobExecutor> logger)
 {
     public async Task<RunOutcome> ExecuteAsync(ClaimedJob claim, CancellationToken shutdown)
     {
@@ -71,8 +71,9 @@ internal sealed partial class JobExecutor(JobRuntime runtime, JobRegistry regist
         RunOutcome outcome;
         if (completion.Kind == JobCompletionKind.Complete)
         {
-            var done = await runtime.Queue.CompleteAsync([(claim.Id, claim.ClaimToken, claim.Attempt)], now, tx, CancellationToken.None).ConfigureAwait(false);
-            written = done.Count == 1;
+            written = tx is null
+                ? await completions.CompleteAsync(claim).ConfigureAwait(false)
+                : (await runtime.Queue.CompleteAsync([(claim.Id, claim.ClaimToken, claim.Attempt)], now, tx, CancellationToken.None).ConfigureAwait(false)).Count == 1;
             outcome = RunOutcome.Completed;
         }
         else

@@ -65,6 +65,7 @@ public static class JobsSiloBuilderExtensions
         services.AddSingleton<JobSpawnerFactory>();
         services.AddSingleton<JobShutdownSignal>();
         services.AddSingleton<JobWaiters>();
+        services.AddSingleton<CompletionBatcher>();
         services.AddSingleton<JobExecutor>();
         services.AddSingleton<JobPoller>();
         services.AddSingleton<MembershipRescuer>();
