@@ -126,4 +126,18 @@ public sealed class ClientApiTests(DatabaseFixture db) : IClassFixture<DatabaseF
         await jobs.AwaitCompletionAsync(id, TimeSpan.FromSeconds(15));
         Assert.False(await client.GetGrain<IJobTypeGrain>(type).SpawnUniqueAsync(new JobSpawnRequest { Id = JobId.New(), ConfigJson = "{}" }));
     }
+
+    [Fact]
+    public async Task A_client_with_only_Job_Interfaces_and_the_Orleans_client_packages_runs_a_job()
+    {
+        var type = NewType("plain-client");
+        var (_, _, harness, hosts) = await StartAsync(TestInitializer.Completing(type));
+        await using var _h = harness;
+        await using var _c = hosts;
+
+        var result = await DotnetProcess.RunAsync("JobClient.dll", [db.ConnectionString, type, """{"value":1}""", "job", "job"], TimeSpan.FromSeconds(90));
+        Assert.True(result.ExitCode == 0, $"exit {result.ExitCode}: {result.StdOut} {result.StdErr}");
+        Assert.Contains(": Completed", result.StdOut);
+        Assert.Contains(JobEventTypes.JobCompleted, result.StdOut);
+    }
 }
