@@ -19,7 +19,7 @@ internal sealed partial class JobNotificationListener(NpgsqlDataSource dataSourc
 
     public async Task RunAsync(CancellationToken ct)
     {
-        var failures = 0;
+        var failures = new FailureStreak();
         while (!ct.IsCancellationRequested)
         {
             try
@@ -41,12 +41,12 @@ internal sealed partial class JobNotificationListener(NpgsqlDataSource dataSourc
                     await listen.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
                 }
 
-                if (failures > 0)
+                var previousFailures = failures.Count;
+                if (failures.Reset())
                 {
-                    LogReconnected(failures);
+                    LogReconnected(previousFailures);
                 }
 
-                failures = 0;
                 onExecution(null);
                 while (!ct.IsCancellationRequested)
                 {
@@ -59,15 +59,14 @@ internal sealed partial class JobNotificationListener(NpgsqlDataSource dataSourc
             }
             catch (Exception ex)
             {
-                failures++;
-                if (ErrorBackoff.ShouldLog(failures))
+                if (failures.Fail())
                 {
-                    LogListenFailed(failures, ex);
+                    LogListenFailed(failures.Count, ex);
                 }
 
                 try
                 {
-                    await Task.Delay(ErrorBackoff.After(failures), ct).ConfigureAwait(false);
+                    await Task.Delay(failures.Delay, ct).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException)
                 {

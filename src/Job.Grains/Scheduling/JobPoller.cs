@@ -94,7 +94,7 @@ internal sealed partial class JobPoller(
 
     private async Task MainLoopAsync(CancellationToken ct)
     {
-        var failures = 0;
+        var failures = new FailureStreak();
         while (!ct.IsCancellationRequested)
         {
             _wake.Reset();
@@ -107,13 +107,13 @@ internal sealed partial class JobPoller(
                     var claimed = await ClaimAsync(limit, ct).ConfigureAwait(false);
                     if (claimed == limit)
                     {
-                        failures = 0;
+                        failures.Reset();
                         continue; // a full batch: there may be more, drain at once
                     }
                 }
 
                 nextDue = await runtime.Queue.NextDueAsync(_typeArray, runtime.Clock.Now, ct).ConfigureAwait(false);
-                failures = 0;
+                failures.Reset();
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested)
             {
@@ -121,13 +121,12 @@ internal sealed partial class JobPoller(
             }
             catch (Exception ex)
             {
-                failures++;
-                if (ErrorBackoff.ShouldLog(failures))
+                if (failures.Fail())
                 {
-                    LogPollFailed(failures, ex);
+                    LogPollFailed(failures.Count, ex);
                 }
 
-                await WaitAsync(null, ErrorBackoff.After(failures), ct).ConfigureAwait(false);
+                await WaitAsync(null, failures.Delay, ct).ConfigureAwait(false);
                 continue;
             }
 
@@ -215,15 +214,15 @@ internal sealed partial class JobPoller(
     private async Task HeartbeatLoopAsync(CancellationToken ct)
     {
         var interval = runtime.Poller.JobLostInterval / 4;
-        var failures = 0;
+        var failures = new FailureStreak();
         while (!ct.IsCancellationRequested)
         {
             try
             {
-                await Task.Delay(failures == 0 ? interval : ErrorBackoff.After(failures), ct).ConfigureAwait(false);
+                await Task.Delay(failures.Count == 0 ? interval : failures.Delay, ct).ConfigureAwait(false);
                 var live = _inFlight.Select(kv => (kv.Key, kv.Value)).ToList();
                 await runtime.Queue.HeartbeatAsync(live, ct).ConfigureAwait(false);
-                failures = 0;
+                failures.Reset();
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested)
             {
@@ -231,10 +230,9 @@ internal sealed partial class JobPoller(
             }
             catch (Exception ex)
             {
-                failures++;
-                if (ErrorBackoff.ShouldLog(failures))
+                if (failures.Fail())
                 {
-                    LogHeartbeatFailed(failures, ex);
+                    LogHeartbeatFailed(failures.Count, ex);
                 }
             }
         }

@@ -40,7 +40,8 @@ internal sealed partial class MembershipRescuer(
 
     private async Task RescueAsync(SiloAddress dead, CancellationToken ct)
     {
-        for (var failures = 1; !ct.IsCancellationRequested; failures++)
+        var failures = new FailureStreak();
+        while (!ct.IsCancellationRequested)
         {
             try
             {
@@ -56,12 +57,12 @@ internal sealed partial class MembershipRescuer(
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
-                if (ErrorBackoff.ShouldLog(failures))
+                if (failures.Fail())
                 {
-                    LogRescueFailed(dead.ToParsableString(), failures, ex);
+                    LogRescueFailed(dead.ToParsableString(), failures.Count, ex);
                 }
 
-                await Task.Delay(ErrorBackoff.After(failures), ct).ConfigureAwait(false);
+                await Task.Delay(failures.Delay, ct).ConfigureAwait(false);
             }
         }
     }
