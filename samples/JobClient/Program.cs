@@ -16,7 +16,7 @@ builder.UseOrleansClient(client =>
 {
     client.Configure<ClusterOptions>(o =>
     {
-        o.ClusterId = args.Length > 3 ? args[3] : "job-local";
+        o.ClusterId = args.Length > 3 ? args[3] : "job";
         o.ServiceId = args.Length > 4 ? args[4] : "job";
     });
     client.UseAdoNetClustering(o =>

@@ -35,7 +35,7 @@ internal static class SiloCli
         Configuration comes from appsettings.json, then environment variables (':' written as '__',
         e.g. ConnectionStrings__Jobs, Orleans__SiloPort), then the command line (--Orleans:SiloPort=11112).
           ConnectionStrings:Jobs   PostgreSQL connection string; unset = start an embedded PostgreSQL
-          Orleans:ClusterId        cluster id (job-local)        Orleans:ServiceId     service id (job)
+          Orleans:ClusterId        cluster id (job)              Orleans:ServiceId     service id (job)
           Orleans:SiloPort         silo port (11111)             Orleans:GatewayPort   gateway port (30000)
           Orleans:AdvertisedIP     address other silos use (127.0.0.1; non-loopback listens on all addresses)
           Jobs:MaxJobsPerProcess   (50)   Jobs:MinJobsPerProcess (30)

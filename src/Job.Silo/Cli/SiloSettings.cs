@@ -14,7 +14,7 @@ internal sealed record SiloSettings
 {
     /// <summary>The PostgreSQL connection string; null means "start the embedded server".</summary>
     public string? ConnectionString { get; init; }
-    public string ClusterId { get; init; } = "job-local";
+    public string ClusterId { get; init; } = "job";
     public string ServiceId { get; init; } = "job";
     public int SiloPort { get; init; } = 11111;
     public int GatewayPort { get; init; } = 30000;
@@ -66,7 +66,7 @@ internal sealed record SiloSettings
         return new SiloSettings
         {
             ConnectionString = connectionString,
-            ClusterId = NonEmpty(config["Orleans:ClusterId"]) ?? "job-local",
+            ClusterId = NonEmpty(config["Orleans:ClusterId"]) ?? "job",
             ServiceId = NonEmpty(config["Orleans:ServiceId"]) ?? "job",
             SiloPort = Int(config, "Orleans:SiloPort", 11111, 0, 65535),
             GatewayPort = Int(config, "Orleans:GatewayPort", 30000, 0, 65535),
