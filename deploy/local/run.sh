@@ -55,7 +55,7 @@ RUN="$LOCAL/run"
 PGROOT="$LOCAL/pg"           # same layout as the silo's embedded server (src/Job.Silo/Embedded/LocalPostgres.cs)
 PGDATA="$PGROOT/pgdata"
 PGLOG="$PGROOT/postgres.log"
-CLUSTER_ID="job-local"
+CLUSTER_ID="job"
 SHUTDOWN_WAIT=30             # seconds per silo after SIGTERM (host shutdown timeout is Jobs:ShutdownTimeout + 10 s)
 
 log() { printf '[run] %s\n' "$*"; }
@@ -105,11 +105,12 @@ port_in_use() {  # true when something accepts TCP connections on 127.0.0.1:$1
     (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 declare -A TAKEN=()
-next_free_port() {  # first port >= $1 that is neither listening nor handed out by this script
+FREE_PORT=0
+next_free_port() {  # sets FREE_PORT to the first port >= $1 that is neither listening nor handed out already
     local p=$1
     while [[ -n "${TAKEN[$p]:-}" ]] || port_in_use "$p"; do p=$((p + 1)); done
     TAKEN[$p]=1
-    echo "$p"
+    FREE_PORT=$p
 }
 http_status() {  # http_status PORT PATH -> prints the status code (000 if no answer)
     local line=""
@@ -231,7 +232,7 @@ or set JOB_PG_BIN to the folder holding initdb/pg_ctl/postgres, or pass --pg CON
     fi
     PG_STARTED=1
     for attempt in 1 2 3 4 5; do
-        PG_PORT="$(next_free_port $((20000 + RANDOM % 20000)))"
+        next_free_port $((20000 + RANDOM % 20000)); PG_PORT=$FREE_PORT
         # The same include file the embedded server rewrites on every start, so both share the cluster.
         "${RUNUSER[@]}" tee "$PGDATA/job_local.conf" >/dev/null <<EOF
 # Written by deploy/local/run.sh (and Job.Silo's embedded server) on every start; edits are overwritten.
@@ -279,9 +280,9 @@ sed 's/^/[migrate] /' "$LOGS/migrate.log"
 # Silos 2..N first, then silo 1 with the demo jobs, so that every silo is up to claim them.
 declare -A SILO_PORT GATEWAY_PORT HEALTH_PORT
 for i in $(seq 1 "$SILOS"); do
-    SILO_PORT[$i]="$(next_free_port 11111)"
-    GATEWAY_PORT[$i]="$(next_free_port 30000)"
-    HEALTH_PORT[$i]="$(next_free_port 8080)"
+    next_free_port 11111; SILO_PORT[$i]=$FREE_PORT
+    next_free_port 30000; GATEWAY_PORT[$i]=$FREE_PORT
+    next_free_port 8080; HEALTH_PORT[$i]=$FREE_PORT
 done
 start_silo() {
     local i=$1 demo=$2
@@ -326,9 +327,17 @@ progress() {
         n="$(grep -c 'demo.hello .*: hello' "$LOGS/silo-$i.log" 2>/dev/null || true)"
         hello+=" silo-$i=${n:-0}"
     done
-    printf '[%s] jobs: %s | running now: %s | demo.hello done per silo:%s\n' \
-        "$(date +%H:%M:%S)" "${states:-?}" "${running:-?}" "$hello"
+    local line
+    line="$(printf 'jobs: %s | running now: %s | demo.hello done per silo:%s' "${states:-?}" "${running:-?}" "$hello")"
+    # Print changes, and otherwise a line every 30 s to show it is alive.
+    if [[ "$line" != "$LAST_LINE" || $SECONDS -ge $((LAST_PRINT + 30)) ]]; then
+        printf '[%s] %s\n' "$(date +%H:%M:%S)" "$line"
+        LAST_LINE=$line
+        LAST_PRINT=$SECONDS
+    fi
 }
+LAST_LINE=""
+LAST_PRINT=0
 while true; do
     for i in $(seq 1 "$SILOS"); do
         if ! kill -0 "${PID_OF[$i]}" 2>/dev/null; then
