@@ -5,8 +5,8 @@ using Job.Storage;
 namespace Job.Execution;
 
 /// <summary>
-/// Group commit for completions: runs that complete while a batch is being written wait for the
-/// next one, so under load one statement (and one fsync) completes hundreds of jobs, and an idle
+/// Group commit for completions: runs that complete while batches are being written wait for the
+/// next one (a few batches may be in flight at once), so under load one statement (and one fsync) completes hundreds of jobs, and an idle
 /// silo adds no delay at all (a lone completion is written at once). Each completion is still
 /// fenced by its own claim token, and a caller learns only after its batch committed, so nothing
 /// is reported complete that is not durable. Completions inside a runner's transaction are not
@@ -16,14 +16,17 @@ internal sealed class CompletionBatcher : IAsyncDisposable
 {
     private const int MaxBatch = 1000;
 
+    // Batches written at once: while one waits on its commit (fsync), the next fills and goes.
+    private const int Writers = 3;
+
     private readonly JobRuntime _runtime;
-    private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
-    private readonly Task _writer;
+    private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>();
+    private readonly Task[] _writers;
 
     public CompletionBatcher(JobRuntime runtime)
     {
         _runtime = runtime;
-        _writer = Task.Run(WriteLoopAsync);
+        _writers = [.. Enumerable.Range(0, Writers).Select(_ => Task.Run(WriteLoopAsync))];
     }
 
     /// <summary>Completes one claim in the next batch; true when its claim was still current.</summary>
@@ -72,7 +75,7 @@ internal sealed class CompletionBatcher : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _queue.Writer.TryComplete();
-        await _writer.ConfigureAwait(false);
+        await Task.WhenAll(_writers).ConfigureAwait(false);
     }
 
     private readonly record struct Pending(ClaimedJob Claim, TaskCompletionSource<bool> Done);

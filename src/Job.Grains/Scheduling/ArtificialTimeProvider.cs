@@ -84,8 +84,8 @@ internal sealed class ArtificialTimeProvider : TimeProvider
 
     /// <summary>
     /// Moves the clock forward by <paramref name="by"/>, stopping at every wake point on the way
-    /// (including wakes created by the continuations it runs), firing it and yielding once so
-    /// that the woken code can react before the clock moves on.
+    /// (including wakes created by the continuations it runs), firing it and letting the woken
+    /// code run (it may sleep again) before the clock moves on.
     /// </summary>
     public async Task<int> AdvanceAsync(TimeSpan by)
     {
@@ -102,7 +102,7 @@ internal sealed class ArtificialTimeProvider : TimeProvider
         {
             timer.Fire();
             processed++;
-            await Task.Yield();
+            await SettleAsync().ConfigureAwait(false);
         }
 
         lock (_gate)
@@ -116,6 +116,34 @@ internal sealed class ArtificialTimeProvider : TimeProvider
         }
 
         return processed;
+    }
+
+    // Woken code usually continues on other threads and registers its next sleep a moment later;
+    // one yield is not enough on a busy machine. Give it real time until nothing new is scheduled
+    // and the thread pool has no queued work (bounded, so a busy pool cannot stall an advance).
+    private async Task SettleAsync()
+    {
+        await Task.Yield();
+        for (var i = 0; i < 50; i++)
+        {
+            long before;
+            lock (_gate)
+            {
+                before = _nextSequence;
+            }
+
+            await Task.Delay(1).ConfigureAwait(false);
+            long after;
+            lock (_gate)
+            {
+                after = _nextSequence;
+            }
+
+            if (after == before && ThreadPool.PendingWorkItemCount == 0)
+            {
+                return;
+            }
+        }
     }
 
     /// <summary>Advances exactly to the earliest pending wake and processes every wake due then.</summary>

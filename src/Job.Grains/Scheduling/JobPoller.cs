@@ -98,21 +98,27 @@ internal sealed partial class JobPoller(
         while (!ct.IsCancellationRequested)
         {
             _wake.Reset();
-            DateTimeOffset? nextDue;
+            DateTimeOffset? nextDue = null;
             try
             {
+                // One reading of the clock for both queries: a job falling due between two readings
+                // would be neither claimed nor waited for.
+                var now = runtime.Clock.Now;
                 var limit = _capacity.NextBatchSize();
                 if (limit > 0)
                 {
-                    var claimed = await ClaimAsync(limit, ct).ConfigureAwait(false);
+                    var claimed = await ClaimAsync(limit, now, ct).ConfigureAwait(false);
                     if (claimed == limit)
                     {
                         failures.Reset();
                         continue; // a full batch: there may be more, drain at once
                     }
+
+                    // Below capacity: sleep until the next due job. At capacity there is nothing to
+                    // look for; freed capacity wakes the loop.
+                    nextDue = await runtime.Queue.NextDueAsync(_typeArray, now, ct).ConfigureAwait(false);
                 }
 
-                nextDue = await runtime.Queue.NextDueAsync(_typeArray, runtime.Clock.Now, ct).ConfigureAwait(false);
                 failures.Reset();
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested)
@@ -134,12 +140,12 @@ internal sealed partial class JobPoller(
         }
     }
 
-    private async Task<int> ClaimAsync(int limit, CancellationToken ct)
+    private async Task<int> ClaimAsync(int limit, DateTimeOffset now, CancellationToken ct)
     {
         IReadOnlyList<ClaimedJob> claims;
         using (var activity = JobTelemetry.StartClaim(limit))
         {
-            claims = await runtime.Queue.ClaimAsync(_typeArray, runtime.Clock.Now, limit, SiloName, ct).ConfigureAwait(false);
+            claims = await runtime.Queue.ClaimAsync(_typeArray, now, limit, SiloName, ct).ConfigureAwait(false);
             activity?.SetTag("job.claim.count", claims.Count);
         }
 

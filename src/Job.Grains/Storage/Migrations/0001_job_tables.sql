@@ -52,6 +52,9 @@ CREATE INDEX job_executions_due ON job_executions (job_type, execute_at, id)
 -- The claim path for serial queues: the head of each queue.
 CREATE INDEX job_executions_queue_heads ON job_executions (queue_id, execute_at, id)
     WHERE state = 'pending' AND queue_id IS NOT NULL;
+-- The next due time of queued rows per type (the poller's sleep).
+CREATE INDEX job_executions_queued_due ON job_executions (job_type, execute_at)
+    WHERE state = 'pending' AND queue_id IS NOT NULL;
 -- At most one running job per queue, enforced by the database, not only by the claim query.
 CREATE UNIQUE INDEX job_executions_queue_running ON job_executions (queue_id)
     WHERE state = 'running' AND queue_id IS NOT NULL;
