@@ -136,9 +136,12 @@ public sealed class BenchDatabase(string name, string connectionString) : IAsync
             await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
         }
 
-        await using var analyze = DataSource.CreateCommand("VACUUM ANALYZE jobs; VACUUM ANALYZE job_executions");
-        analyze.CommandTimeout = 600;
-        await analyze.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+        foreach (var table in new[] { "jobs", "job_executions" })
+        {
+            await using var analyze = DataSource.CreateCommand($"VACUUM ANALYZE {table}");
+            analyze.CommandTimeout = 600;
+            await analyze.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+        }
     }
 
     public async ValueTask DisposeAsync()

@@ -7,24 +7,36 @@ namespace Job.Bench.Infrastructure;
 public sealed class SiloCluster : IAsyncDisposable
 {
     private readonly List<Jobs> _silos;
+    private readonly ExternalSilo? _external;
 
-    private SiloCluster(List<Jobs> silos, JobSpawner<BenchConfig> spawner)
+    private SiloCluster(List<Jobs> silos, ExternalSilo? external, JobSpawner<BenchConfig> spawner)
     {
         _silos = silos;
+        _external = external;
         Spawner = spawner;
     }
 
     public JobSpawner<BenchConfig> Spawner { get; }
 
-    public int Count => _silos.Count;
+    /// <summary>Whether a silo runs in another process (its runs are not seen by the in-process probe).</summary>
+    public bool HasExternalSilo => _external is not null;
 
-    public static async Task<SiloCluster> StartAsync(BenchDatabase db, int silos, JobPollerConfig poller, RunProbe probe, CancellationToken ct)
+    /// <summary>Starts <paramref name="silos"/> silos; with <paramref name="lastInOwnProcess"/> the last one
+    /// runs in a child process.</summary>
+    public static async Task<SiloCluster> StartAsync(BenchDatabase db, int silos, JobPollerConfig poller, RunProbe probe, CancellationToken ct, bool lastInOwnProcess = false)
     {
         var started = new List<Jobs>();
         JobSpawner<BenchConfig>? spawner = null;
+        ExternalSilo? external = null;
         try
         {
-            for (var i = 0; i < silos; i++)
+            var local = lastInOwnProcess && silos > 1 ? silos - 1 : silos;
+            if (local < silos)
+            {
+                external = await ExternalSilo.StartAsync(db, poller, ct).ConfigureAwait(false);
+            }
+
+            for (var i = 0; i < local; i++)
             {
                 var config = JobSvcConfig.Builder()
                     .PgCon(db.ConnectionString)
@@ -37,10 +49,15 @@ public sealed class SiloCluster : IAsyncDisposable
                 spawner ??= s;
             }
 
-            return new SiloCluster(started, spawner!);
+            return new SiloCluster(started, external, spawner!);
         }
         catch
         {
+            if (external is not null)
+            {
+                await external.DisposeAsync().ConfigureAwait(false);
+            }
+
             foreach (var jobs in started)
             {
                 await jobs.DisposeAsync().ConfigureAwait(false);
@@ -55,6 +72,11 @@ public sealed class SiloCluster : IAsyncDisposable
         foreach (var silo in _silos)
         {
             await silo.StartPollAsync(ct).ConfigureAwait(false);
+        }
+
+        if (_external is not null)
+        {
+            await _external.StartPollingAsync(ct).ConfigureAwait(false);
         }
     }
 
@@ -82,6 +104,12 @@ public sealed class SiloCluster : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         // Shut down in parallel: each waits for its own runs, then leaves the cluster.
-        await Task.WhenAll(_silos.Select(s => s.DisposeAsync().AsTask())).ConfigureAwait(false);
+        var all = _silos.Select(s => s.DisposeAsync().AsTask()).ToList();
+        if (_external is not null)
+        {
+            all.Add(_external.DisposeAsync().AsTask());
+        }
+
+        await Task.WhenAll(all).ConfigureAwait(false);
     }
 }
