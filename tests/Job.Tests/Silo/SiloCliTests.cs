@@ -60,6 +60,24 @@ public sealed class SiloCliTests
     }
 
     [Fact]
+    public async Task A_silo_port_already_taken_ends_with_one_error_line_and_exit_1()
+    {
+        using var taken = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Any, 0);
+        taken.Start();
+        var port = ((System.Net.IPEndPoint)taken.LocalEndpoint).Port;
+        var result = await RunSiloAsync([], new()
+        {
+            ["ConnectionStrings__Jobs"] = "Host=127.0.0.1;Port=1;Username=postgres;Database=jobs;Timeout=5",
+            ["Orleans__SiloPort"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Orleans__GatewayPort"] = "0",
+        });
+
+        Assert.Equal(1, result.ExitCode);
+        var line = Assert.Single(result.StdErr.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+        Assert.Equal($"error: silo port {port} is already in use", line);
+    }
+
+    [Fact]
     public async Task MalformedSettingNamesTheKeyAndExits1()
     {
         var result = await RunSiloAsync(["--Orleans:SiloPort=abc"], new() { ["ConnectionStrings__Jobs"] = "Host=127.0.0.1;Port=1;Database=jobs" });
