@@ -26,6 +26,7 @@ builder.Logging.AddSimpleConsole(o =>
 builder.Logging.SetMinimumLevel(LogLevel.Information);
 builder.Logging.AddFilter("Orleans", LogLevel.Warning);
 builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
+builder.Logging.AddFilter("Polly", LogLevel.Warning);
 builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Information);
 builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = settings.ShutdownTimeout + TimeSpan.FromSeconds(20));
 
@@ -38,7 +39,6 @@ builder.UseOrleans(silo =>
     });
     silo.Configure<SiloOptions>(o => o.SiloName = settings.Label);
     silo.ConfigureEndpoints(IPAddress.Loopback, FreePort(), FreePort(), listenOnAnyHostAddress: false);
-    silo.Configure<ClusterMembershipOptions>(settings.ApplyMembership);
     silo.AddJobs(o =>
     {
         o.ConnectionString = settings.ConnectionString;
@@ -51,6 +51,7 @@ builder.UseOrleans(silo =>
             MaxPollInterval = settings.MaxPollInterval,
         };
     });
+    silo.Configure<ClusterMembershipOptions>(settings.ApplyMembership); // after AddJobs, so a test's setting wins
 });
 builder.Services.AddJobInitializer<CrashWorkJob>();
 builder.Services.AddJobInitializer<CrashBlockJob>();
@@ -61,7 +62,7 @@ await host.StartAsync().ConfigureAwait(false);
 var address = host.Services.GetRequiredService<ILocalSiloDetails>().SiloAddress.ToParsableString();
 var membership = host.Services.GetRequiredService<IOptions<ClusterMembershipOptions>>().Value;
 Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
-    $"MEMBERSHIP ProbeTimeout={membership.ProbeTimeout} NumMissedProbesLimit={membership.NumMissedProbesLimit} NumProbedSilos={membership.NumProbedSilos} NumVotesForDeathDeclaration={membership.NumVotesForDeathDeclaration} DeathVoteExpirationTimeout={membership.DeathVoteExpirationTimeout} IAmAliveTablePublishTimeout={membership.IAmAliveTablePublishTimeout} TableRefreshTimeout={membership.TableRefreshTimeout} MaxJoinAttemptTime={membership.MaxJoinAttemptTime} ValidateInitialConnectivity={membership.ValidateInitialConnectivity} UseLivenessGossip={membership.UseLivenessGossip} NumMissedTableIAmAliveLimit={membership.NumMissedTableIAmAliveLimit} LocalHealthDegradationMonitoringPeriod={membership.LocalHealthDegradationMonitoringPeriod} ExtendProbeTimeoutDuringDegradation={membership.ExtendProbeTimeoutDuringDegradation} EnableIndirectProbes={membership.EnableIndirectProbes} DefunctSiloExpiration={membership.DefunctSiloExpiration}"));
+    $"MEMBERSHIP ProbeTimeout={membership.ProbeTimeout} NumMissedProbesLimit={membership.NumMissedProbesLimit} NumProbedSilos={membership.NumProbedSilos} NumVotesForDeathDeclaration={membership.NumVotesForDeathDeclaration} DeathVoteExpirationTimeout={membership.DeathVoteExpirationTimeout} IAmAliveTablePublishTimeout={membership.IAmAliveTablePublishTimeout} TableRefreshTimeout={membership.TableRefreshTimeout} MaxJoinAttemptTime={membership.MaxJoinAttemptTime} UseLivenessGossip={membership.UseLivenessGossip} NumMissedTableIAmAliveLimit={membership.NumMissedTableIAmAliveLimit} LocalHealthDegradationMonitoringPeriod={membership.LocalHealthDegradationMonitoringPeriod} ExtendProbeTimeoutDuringDegradation={membership.ExtendProbeTimeoutDuringDegradation} EnableIndirectProbes={membership.EnableIndirectProbes} DefunctSiloExpiration={membership.DefunctSiloExpiration}"));
 Console.Out.WriteLine($"READY {address}");
 Console.Out.Flush();
 

@@ -18,7 +18,6 @@ internal sealed record TestSiloSettings
     public TimeSpan? ProbeTimeout { get; init; }
     public int? NumMissedProbesLimit { get; init; }
     public TimeSpan? IAmAliveTablePublishTimeout { get; init; }
-    public bool? ValidateInitialConnectivity { get; init; }
 
     public static TestSiloSettings FromEnvironment()
     {
@@ -37,7 +36,6 @@ internal sealed record TestSiloSettings
             ProbeTimeout = Ms("JOB_TEST_MEMBERSHIP_PROBE_TIMEOUT_MS"),
             NumMissedProbesLimit = Int("JOB_TEST_MEMBERSHIP_MISSED_PROBES"),
             IAmAliveTablePublishTimeout = Ms("JOB_TEST_MEMBERSHIP_IAMALIVE_MS"),
-            ValidateInitialConnectivity = Environment.GetEnvironmentVariable("JOB_TEST_MEMBERSHIP_VALIDATE_CONNECTIVITY") is { Length: > 0 } v ? bool.Parse(v) : null,
         };
     }
 
@@ -59,10 +57,6 @@ internal sealed record TestSiloSettings
             o.IAmAliveTablePublishTimeout = alive;
         }
 
-        if (ValidateInitialConnectivity is { } validate)
-        {
-            o.ValidateInitialConnectivity = validate;
-        }
     }
 
     private static string Required(string name) =>

@@ -72,14 +72,16 @@ internal sealed partial class JobExecutor(JobRuntime runtime, JobRegistry regist
         if (completion.Kind == JobCompletionKind.Complete)
         {
             written = tx is null
-                ? await completions.CompleteAsync(claim).ConfigureAwait(false)
+                ? await Durably(claim, () => completions.CompleteAsync(claim)).ConfigureAwait(false)
                 : (await runtime.Queue.CompleteAsync([(claim.Id, claim.ClaimToken, claim.Attempt)], now, tx, CancellationToken.None).ConfigureAwait(false)).Count == 1;
             outcome = RunOutcome.Completed;
         }
         else
         {
             var at = completion.At ?? now + completion.Delay.GetValueOrDefault();
-            written = await runtime.Queue.RescheduleAsync(claim, at, now, tx, CancellationToken.None).ConfigureAwait(false);
+            written = tx is null
+                ? await Durably(claim, () => runtime.Queue.RescheduleAsync(claim, at, now, null, CancellationToken.None)).ConfigureAwait(false)
+                : await runtime.Queue.RescheduleAsync(claim, at, now, tx, CancellationToken.None).ConfigureAwait(false);
             outcome = RunOutcome.Rescheduled;
         }
 
@@ -111,15 +113,21 @@ internal sealed partial class JobExecutor(JobRuntime runtime, JobRegistry regist
         {
             logger.Log(decision.Level, ex, "Job {JobId} ({JobType}) attempt {Attempt} failed; retry {NextAttempt} at {RetryAt:O}: {Error}",
                 claim.Id, claim.JobType, claim.Attempt, decision.NextAttempt, decision.RetryAt, failure.Message);
-            var written = await runtime.Queue.RetryAsync(claim, decision.NextAttempt, decision.RetryAt!.Value, decision.AttemptCounterReset, failure, now, CancellationToken.None).ConfigureAwait(false);
+            var written = await Durably(claim, () => runtime.Queue.RetryAsync(claim, decision.NextAttempt, decision.RetryAt!.Value, decision.AttemptCounterReset, failure, now, CancellationToken.None)).ConfigureAwait(false);
             return written ? RunOutcome.Retrying : Stale(claim);
         }
 
         logger.Log(LogLevel.Error, ex, "Job {JobId} ({JobType}) attempt {Attempt} failed and has no attempts left; it ends errored: {Error}",
             claim.Id, claim.JobType, claim.Attempt, failure.Message);
-        var ended = await runtime.Queue.FailAsync(claim, decision.AttemptCounterReset, failure, now, CancellationToken.None).ConfigureAwait(false);
+        var ended = await Durably(claim, () => runtime.Queue.FailAsync(claim, decision.AttemptCounterReset, failure, now, CancellationToken.None)).ConfigureAwait(false);
         return ended ? RunOutcome.Errored : Stale(claim);
     }
+
+    // A run's outcome is written through database blips (retried, fenced) rather than dropped: a
+    // dropped write would leave the job running until its heartbeat went stale and it ran again.
+    // Past the lost interval the job is rescued anyway, so retrying longer is pointless.
+    private Task<bool> Durably(ClaimedJob claim, Func<Task<bool>> write) =>
+        TransientRetry.RunAsync(write, runtime.Poller.JobLostInterval, (failures, ex) => LogWriteRetry(claim.Id, claim.JobType, failures, ex));
 
     private RunOutcome Stale(ClaimedJob claim)
     {
@@ -142,6 +150,9 @@ internal sealed partial class JobExecutor(JobRuntime runtime, JobRegistry regist
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} ({JobType}): the write of claim {ClaimToken} was refused because the job was handed to another runner; this run's result is discarded.")]
     private partial void LogStale(JobId jobId, string jobType, long claimToken);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} ({JobType}): writing the run's outcome failed ({Failures} in a row); retrying.")]
+    private partial void LogWriteRetry(JobId jobId, string jobType, int failures, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} ({JobType}): writing the completion failed; the run counts as failed.")]
     private partial void LogCompletionFailed(JobId jobId, string jobType, Exception exception);

@@ -8,8 +8,8 @@ namespace Job.Grains;
 /// <summary>
 /// The single activation per job type in the cluster (key = type name). It serves spawns by type
 /// name from clients, decides spawn-unique, and holds the type's ONE durable reminder, which keeps
-/// the type's maintenance alive across silo failures: a timer that hands back jobs whose heartbeat
-/// stopped and warns about due jobs nobody claims. There is never a reminder per job, so a million
+/// the type's maintenance alive across silo failures: a timer that warns about due jobs nobody
+/// claims (usually: no silo registers the type). There is never a reminder per job, so a million
 /// scheduled jobs cost the silos no memory.
 /// </summary>
 [GrainType("job-type")]
@@ -61,19 +61,12 @@ internal sealed partial class JobTypeGrain(JobRuntime runtime, ILogger<JobTypeGr
         return Task.CompletedTask;
     }
 
-    // Heartbeats go out every quarter of the lost interval; checking twice as often as that is plenty.
     private TimeSpan MaintenancePeriod => runtime.Poller.JobLostInterval / 2;
 
     private async Task MaintainAsync(CancellationToken ct)
     {
         try
         {
-            var lost = await runtime.Queue.RescueLostAsync(JobType.Name, runtime.Poller.JobLostInterval, runtime.Clock.Now, ct);
-            foreach (var (id, _) in lost)
-            {
-                LogLost(id, JobType.Name, runtime.Poller.JobLostInterval);
-            }
-
             var (stale, oldest) = await runtime.Queue.StalePendingAsync(JobType.Name, runtime.Clock.Now - s_staleAfter, ct);
             if (stale > 0)
             {
@@ -111,9 +104,6 @@ internal sealed partial class JobTypeGrain(JobRuntime runtime, ILogger<JobTypeGr
         QueueId = row.QueueId,
         CreatedAt = now,
     };
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "Job {JobId} ({JobType}) was lost: no heartbeat for {LostInterval}; it is pending again and will run elsewhere.")]
-    private partial void LogLost(JobId jobId, string jobType, TimeSpan lostInterval);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Count} job(s) of type {JobType} are due since {OldestDue:O} or later and have waited more than {StaleAfter} unclaimed: is a silo running with this type registered? They wait, they are not lost.")]
     private partial void LogStalePending(long count, string jobType, DateTimeOffset? oldestDue, TimeSpan staleAfter);

@@ -49,6 +49,11 @@ public static class JobsSiloBuilderExtensions
             });
         }
 
+        if (options.MembershipProbeTimeout is { } probeTimeout)
+        {
+            builder.Configure<ClusterMembershipOptions>(o => o.ProbeTimeout = probeTimeout);
+        }
+
         var services = builder.Services;
         services.AddSingleton(options);
         services.AddSingleton<JobRuntime>();

@@ -62,11 +62,9 @@ internal sealed partial class JobPoller(
             _mainLoop = Task.CompletedTask;
         }
 
-        foreach (var type in _typeArray)
-        {
-            await grains.GetGrain<IJobTypeMaintenanceGrain>(type).EnsureMaintenanceAsync().WaitAsync(ct).ConfigureAwait(false);
-        }
-
+        // The types' maintenance grains may live on a silo that is dead but not yet declared so:
+        // that must not stop this silo from running jobs, so they are ensured in the background.
+        _background.Add(Task.Run(() => EnsureMaintenanceAsync(_stopBackground.Token), CancellationToken.None));
         var listener = new JobNotificationListener(runtime.DataSource, OnNotification, waiters.Notify, logger);
         _background.Add(Task.Run(() => listener.RunAsync(_stopBackground.Token), CancellationToken.None));
         _background.Add(Task.Run(() => HeartbeatLoopAsync(_stopBackground.Token), CancellationToken.None));
@@ -81,6 +79,41 @@ internal sealed partial class JobPoller(
         lock (_lifecycle)
         {
             return _shutdown ??= ShutdownCoreAsync();
+        }
+    }
+
+    private async Task EnsureMaintenanceAsync(CancellationToken ct)
+    {
+        var failures = new FailureStreak();
+        var pending = new Queue<string>(_typeArray);
+        while (pending.Count > 0 && !ct.IsCancellationRequested)
+        {
+            try
+            {
+                await grains.GetGrain<IJobTypeMaintenanceGrain>(pending.Peek()).EnsureMaintenanceAsync().WaitAsync(ct).ConfigureAwait(false);
+                pending.Dequeue();
+                failures.Reset();
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex)
+            {
+                if (failures.Fail())
+                {
+                    LogMaintenanceFailed(pending.Peek(), failures.Count, ex);
+                }
+
+                try
+                {
+                    await Task.Delay(failures.Delay, ct).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+            }
         }
     }
 
@@ -176,7 +209,10 @@ internal sealed partial class JobPoller(
             LogDispatchFailed(claim.Id, claim.JobType, ex);
             try
             {
-                await runtime.Queue.AbortAsync([(claim.Id, claim.ClaimToken)], $"dispatch failed: {ex.GetType().Name}", runtime.Clock.Now, CancellationToken.None).ConfigureAwait(false);
+                await TransientRetry.RunAsync(
+                    () => runtime.Queue.AbortAsync([(claim.Id, claim.ClaimToken)], $"dispatch failed: {ex.GetType().Name}", runtime.Clock.Now, CancellationToken.None),
+                    runtime.Poller.JobLostInterval,
+                    (_, _) => { }).ConfigureAwait(false);
             }
             catch (Exception abortEx)
             {
@@ -228,6 +264,16 @@ internal sealed partial class JobPoller(
                 await Task.Delay(failures.Count == 0 ? interval : failures.Delay, ct).ConfigureAwait(false);
                 var live = _inFlight.Select(kv => (kv.Key, kv.Value)).ToList();
                 await runtime.Queue.HeartbeatAsync(live, ct).ConfigureAwait(false);
+
+                // The fallback for hung runners, on database time: every silo checks the types it
+                // runs (the statement is atomic, so the first one to see a lost job takes it).
+                var lost = await runtime.Queue.RescueLostAsync(_typeArray, runtime.Poller.JobLostInterval, runtime.Clock.Now, ct).ConfigureAwait(false);
+                foreach (var (id, type) in lost)
+                {
+                    JobTelemetry.Rescued.Add(1);
+                    LogLost(id, type, runtime.Poller.JobLostInterval);
+                }
+
                 failures.Reset();
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested)
@@ -301,8 +347,14 @@ internal sealed partial class JobPoller(
     [LoggerMessage(Level = LogLevel.Information, Message = "Job poller on {Silo} stopped.")]
     private partial void LogStopped(string silo);
 
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Starting the maintenance of job type {JobType} failed ({Failures} in a row); retrying. Jobs of the type run meanwhile.")]
+    private partial void LogMaintenanceFailed(string jobType, int failures, Exception exception);
+
     [LoggerMessage(Level = LogLevel.Warning, Message = "Claiming jobs failed ({Failures} in a row); retrying with capped backoff.")]
     private partial void LogPollFailed(int failures, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Job {JobId} ({JobType}) was lost: no heartbeat for {LostInterval}; it is pending again and will run elsewhere.")]
+    private partial void LogLost(JobId jobId, string jobType, TimeSpan lostInterval);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Heartbeat of running jobs failed ({Failures} in a row).")]
     private partial void LogHeartbeatFailed(int failures, Exception exception);

@@ -134,14 +134,14 @@ internal sealed class JobQueueStore(NpgsqlDataSource dataSource)
         RescueAsync(silo, null, TimeSpan.Zero, JobEventTypes.SiloLost, $"silo {silo} was declared dead", now, ct);
 
     /// <summary>Puts running jobs whose heartbeat is older than <paramref name="lostAfter"/> (database time) back to pending.</summary>
-    public Task<IReadOnlyList<(JobId Id, string JobType)>> RescueLostAsync(string jobType, TimeSpan lostAfter, DateTimeOffset now, CancellationToken ct) =>
-        RescueAsync(null, jobType, lostAfter, JobEventTypes.JobLost, $"no heartbeat for {lostAfter}", now, ct);
+    public Task<IReadOnlyList<(JobId Id, string JobType)>> RescueLostAsync(string[] jobTypes, TimeSpan lostAfter, DateTimeOffset now, CancellationToken ct) =>
+        RescueAsync(null, jobTypes, lostAfter, JobEventTypes.JobLost, $"no heartbeat for {lostAfter}", now, ct);
 
-    private async Task<IReadOnlyList<(JobId Id, string JobType)>> RescueAsync(string? silo, string? jobType, TimeSpan lostAfter, string eventType, string reason, DateTimeOffset now, CancellationToken ct)
+    private async Task<IReadOnlyList<(JobId Id, string JobType)>> RescueAsync(string? silo, string[]? jobTypes, TimeSpan lostAfter, string eventType, string reason, DateTimeOffset now, CancellationToken ct)
     {
         await using var cmd = JobDatabase.Command(dataSource, "rescue")
             .With("silo", silo, NpgsqlDbType.Varchar)
-            .With("job_type", jobType, NpgsqlDbType.Varchar)
+            .With("job_types", jobTypes, NpgsqlDbType.Array | NpgsqlDbType.Varchar)
             .With("lost_after", lostAfter, NpgsqlDbType.Interval)
             .With("event_type", eventType, NpgsqlDbType.Varchar)
             .With("reason", reason, NpgsqlDbType.Text)

@@ -5,7 +5,7 @@ WITH moved AS (
     UPDATE job_executions
     SET state = 'pending', execute_at = @now, attempt = attempt + 1, claim_token = NULL, claimed_by = NULL, alive_at = NULL
     WHERE state = 'running'
-      AND (@job_type::varchar IS NULL OR job_type = @job_type)
+      AND (@job_types::varchar[] IS NULL OR job_type = ANY(@job_types))
       AND ((@silo::varchar IS NOT NULL AND claimed_by = @silo)
         OR (@silo::varchar IS NULL AND alive_at < now() - @lost_after::interval))
     RETURNING id, job_type, attempt, claimed_by

@@ -1,0 +1,72 @@
+using Job.TestSilo;
+using Job.Tests.Infrastructure;
+using Xunit.Abstractions;
+
+namespace Job.Tests.Cluster;
+
+/// <summary>(b) kill -9 a silo mid-job: Orleans membership declares it dead and its jobs run elsewhere.</summary>
+[Collection(ClusterCollection.Name)]
+public sealed class MembershipRescueTests(DatabaseFixture db, ITestOutputHelper output) : IClassFixture<DatabaseFixture>
+{
+    [Fact(Timeout = 180_000)]
+    public async Task Jobs_of_a_killed_silo_restart_elsewhere_once_membership_declares_it_dead()
+    {
+        await using var cluster = await ClusterHarness.CreateAsync(await db.CreateDatabaseAsync(), output);
+        // Orleans membership at its defaults; the heartbeat fallback far away (5 min default) so the rescue
+        // measured here is the membership one.
+        var silos = await Task.WhenAll(cluster.StartSiloReadyAsync(label: "rescueA"), cluster.StartSiloReadyAsync(label: "rescueB"));
+
+        const int jobs = 6;
+        await cluster.SpawnWorkAsync(jobs, _ => new CrashConfig(DurationMs: 10_000, LaterAttemptDurationMs: 1_000));
+        Assert.True(await ClusterHarness.EventuallyAsync(
+            async () => await cluster.ScalarAsync<long>("SELECT count(DISTINCT job_id) FROM test_runs") == jobs, TimeSpan.FromSeconds(20)),
+            "not all jobs started");
+
+        // The victim: the silo running the most jobs.
+        var counts = (await cluster.RowsAsync("SELECT silo, count(*) FROM test_runs GROUP BY silo")).ToDictionary(r => (string)r[0]!, r => (long)r[1]!);
+        var victim = silos.OrderByDescending(s => counts.GetValueOrDefault(s.Address!)).First();
+        var survivor = silos.Single(s => s != victim);
+        var victimJobs = (await cluster.RowsAsync("SELECT job_id FROM test_runs WHERE silo = @s", ("s", victim.Address!))).Select(r => (Guid)r[0]!).ToArray();
+        cluster.Log($"runs per silo: {string.Join(", ", counts.Select(kv => $"{kv.Key}={kv.Value}"))}; killing {victim.Label} running {victimJobs.Length} job(s)");
+
+        var killedAt = DateTime.UtcNow;
+        victim.Kill9();
+        Assert.True(await victim.WaitForExitAsync(TimeSpan.FromSeconds(10)));
+
+        Assert.True(await ClusterHarness.EventuallyAsync(
+            async () => await cluster.ScalarAsync<long>("SELECT count(DISTINCT job_id) FROM test_runs WHERE silo = @s AND job_id = ANY(@ids)",
+                ("s", survivor.Address!), ("ids", victimJobs)) == victimJobs.Length, TimeSpan.FromSeconds(60), TimeSpan.FromMilliseconds(100)),
+            "the killed silo's jobs did not restart on the survivor within 60 s");
+        var declaredDead = await cluster.ScalarAsync<DateTime?>("SELECT max(recorded_at) FROM job_events WHERE event_type = 'silo_lost'");
+        var firstRestart = await cluster.ScalarAsync<DateTime>("SELECT min(started_at) FROM test_runs WHERE silo = @s AND job_id = ANY(@ids)", ("s", survivor.Address!), ("ids", victimJobs));
+        var lastRestart = await cluster.ScalarAsync<DateTime>("SELECT max(started_at) FROM test_runs WHERE silo = @s AND job_id = ANY(@ids)", ("s", survivor.Address!), ("ids", victimJobs));
+        var report = $"RESCUE kill -9 → silo_lost recorded {(declaredDead!.Value.ToUniversalTime() - killedAt).TotalSeconds:F1}s, " +
+                     $"→ first restart on the survivor {(firstRestart.ToUniversalTime() - killedAt).TotalSeconds:F1}s, last {(lastRestart.ToUniversalTime() - killedAt).TotalSeconds:F1}s " +
+                     "(Orleans membership defaults)";
+        cluster.Log(report);
+        File.AppendAllText(Path.Combine(AppContext.BaseDirectory, "rescue-report.txt"), $"{DateTime.UtcNow:O} {report}{Environment.NewLine}");
+        Assert.Equal(ClusterHarness.SiloStatusDead, await cluster.MembershipStatusAsync(victim.Address!));
+
+        Assert.True(await ClusterHarness.EventuallyAsync(() => cluster.AllCompletedAsync(jobs), TimeSpan.FromSeconds(30)), "not all jobs completed");
+        var end = await cluster.EndStateAsync();
+        cluster.Log(end.ToString());
+        Assert.Equal(jobs, end.JobCompletedEvents);
+        Assert.Equal(0, end.JobsCompletedTwice);
+        Assert.Equal(0, end.LiveExecutions);
+        Assert.Equal(victimJobs.Length, end.SiloLostEvents);
+        foreach (var id in victimJobs)
+        {
+            var history = (await cluster.RowsAsync("SELECT event_type, attempt, reason FROM job_events WHERE job_id = @id ORDER BY seq", ("id", id)))
+                .Select(r => (Type: (string)r[0]!, Attempt: r[1] as int?, Reason: r[2] as string)).ToList();
+            var lost = Assert.Single(history, e => e.Type == "silo_lost");
+            Assert.Equal(2, lost.Attempt);
+            Assert.Contains(victim.Address!, lost.Reason);
+            Assert.Single(history, e => e.Type == "job_completed");
+            Assert.Equal(2, history.Single(e => e.Type == "execution_completed").Attempt);
+            var runs = await cluster.RowsAsync("SELECT attempt, silo FROM test_runs WHERE job_id = @id ORDER BY started_at", ("id", id));
+            Assert.Equal([(1, victim.Address!), (2, survivor.Address!)], runs.Select(r => ((int)r[0]!, (string)r[1]!)).ToArray());
+        }
+
+        Assert.False(survivor.HasExited);
+    }
+}
