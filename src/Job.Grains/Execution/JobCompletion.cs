@@ -5,7 +5,8 @@ namespace Job;
 /// <summary>
 /// How a run ended. The <c>…WithTx</c> forms carry the runner's own open transaction: the runtime
 /// writes the job's state change into it and commits it, so the runner's business writes and the
-/// job's completion are one atomic commit (both or neither).
+/// job's completion are one atomic commit (both or neither). The runtime then disposes the
+/// transaction and closes its connection: hand it over and do not use it again.
 /// </summary>
 public sealed class JobCompletion
 {

@@ -3,6 +3,7 @@ using Job.Hosting;
 using Job.Storage;
 using Job.Telemetry;
 using Microsoft.Extensions.Logging;
+using Npgsql;
 
 namespace Job.Execution;
 
@@ -30,7 +31,7 @@ internal sealed partial class JobExecutor(JobRuntime runtime, JobRegistry regist
         var type = registry.Find(claim.JobType);
         if (type is null)
         {
-            // Claimed for a type this silo does not run (the grain lives on another silo): hand it back.
+            // Claims only ever cover this silo's registered types; should one slip through, hand it back.
             await runtime.Queue.AbortAsync([(claim.Id, claim.ClaimToken)], $"no initializer for '{claim.JobType}' on this silo", runtime.Clock.Now, CancellationToken.None).ConfigureAwait(false);
             return RunOutcome.HandedBack;
         }
@@ -65,8 +66,45 @@ internal sealed partial class JobExecutor(JobRuntime runtime, JobRegistry regist
 
     private async Task<RunOutcome> ApplyAsync(ClaimedJob claim, JobCompletion completion)
     {
-        var now = runtime.Clock.Now;
         var tx = completion.Transaction;
+        if (tx is null)
+        {
+            return await WriteAsync(claim, completion, null).ConfigureAwait(false);
+        }
+
+        // The runtime owns the runner's transaction from here: it commits (or, when fenced out,
+        // rolls back) and closes it together with its connection, whatever happens.
+        var connection = tx.Connection;
+        try
+        {
+            var outcome = await WriteAsync(claim, completion, tx).ConfigureAwait(false);
+            if (outcome == RunOutcome.Stale)
+            {
+                // Fenced out: the runner's business writes must not commit without the job's state change.
+                await tx.RollbackAsync(CancellationToken.None).ConfigureAwait(false);
+            }
+            else
+            {
+                await tx.CommitAsync(CancellationToken.None).ConfigureAwait(false);
+            }
+
+            return outcome;
+        }
+        finally
+        {
+            await tx.DisposeAsync().ConfigureAwait(false);
+            if (connection is not null)
+            {
+                await connection.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+    }
+
+    // Writes the completion's state change: batched and retried through blips on our own
+    // connection, or as one statement inside the runner's transaction.
+    private async Task<RunOutcome> WriteAsync(ClaimedJob claim, JobCompletion completion, NpgsqlTransaction? tx)
+    {
+        var now = runtime.Clock.Now;
         bool written;
         RunOutcome outcome;
         if (completion.Kind == JobCompletionKind.Complete)
@@ -83,21 +121,6 @@ internal sealed partial class JobExecutor(JobRuntime runtime, JobRegistry regist
                 ? await Durably(claim, () => runtime.Queue.RescheduleAsync(claim, at, now, null, CancellationToken.None)).ConfigureAwait(false)
                 : await runtime.Queue.RescheduleAsync(claim, at, now, tx, CancellationToken.None).ConfigureAwait(false);
             outcome = RunOutcome.Rescheduled;
-        }
-
-        if (tx is not null)
-        {
-            if (written)
-            {
-                await tx.CommitAsync(CancellationToken.None).ConfigureAwait(false);
-            }
-            else
-            {
-                // Fenced out: the runner's business writes must not commit without the job's state change.
-                await tx.RollbackAsync(CancellationToken.None).ConfigureAwait(false);
-            }
-
-            await tx.DisposeAsync().ConfigureAwait(false);
         }
 
         return written ? outcome : Stale(claim);

@@ -7,7 +7,7 @@ namespace Job.Grains;
 
 /// <summary>
 /// One job as the cluster sees it (key = job id): status, await, cancel and history, from any silo
-/// or client. Runs happen in <see cref="JobRunGrain"/> (one per claim); this grain reads the
+/// or client. Runs happen on the claiming silo's poller; this grain reads the
 /// database, the source of truth, and is woken by the database's <c>job_terminal</c> notification
 /// when a job it waits for ends. Reentrant, so many callers can wait at once.
 /// </summary>

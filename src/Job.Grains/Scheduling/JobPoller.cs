@@ -11,7 +11,7 @@ namespace Job.Scheduling;
 
 /// <summary>
 /// One per silo: claims due jobs of the types registered on this silo, within this silo's capacity,
-/// and hands each claim to a <see cref="JobRunGrain"/> on this silo. It sleeps until the next
+/// and runs each claim here, through the <see cref="JobExecutor"/>. It sleeps until the next
 /// due job on the application clock, a NOTIFY, freed capacity, or the safety interval, whichever
 /// comes first. It also heartbeats the jobs it runs and, at shutdown, stops claiming first, signals
 /// the runners, waits, and hands back what is still running.
@@ -21,6 +21,7 @@ internal sealed partial class JobPoller(
     JobRegistry registry,
     IGrainFactory grains,
     ILocalSiloDetails silo,
+    JobExecutor executor,
     JobShutdownSignal shutdownSignal,
     JobWaiters waiters,
     ILogger<JobPoller> logger) : IAsyncDisposable
@@ -189,7 +190,7 @@ internal sealed partial class JobPoller(
             foreach (var claim in claims)
             {
                 _inFlight[claim.Id] = claim.ClaimToken;
-                _ = RunAsync(claim);
+                _ = Task.Run(() => RunAsync(claim), CancellationToken.None); // a runner that blocks must not block the poller
             }
         }
 
@@ -200,17 +201,17 @@ internal sealed partial class JobPoller(
     {
         try
         {
-            await grains.GetGrain<IJobRunGrain>(claim.ClaimToken).ExecuteAsync(claim).ConfigureAwait(false);
+            await executor.ExecuteAsync(claim, shutdownSignal.Token).ConfigureAwait(false);
         }
         catch (Exception ex)
         {
-            // The grain call itself failed (its silo died, the silo is stopping): hand the job back
-            // so it runs elsewhere; fenced, so a run that did finish is not undone.
+            // The outcome could not be written even after retrying (the database stayed away): hand
+            // the job back so it runs elsewhere; fenced, so a run that did finish is not undone.
             LogDispatchFailed(claim.Id, claim.JobType, ex);
             try
             {
                 await TransientRetry.RunAsync(
-                    () => runtime.Queue.AbortAsync([(claim.Id, claim.ClaimToken)], $"dispatch failed: {ex.GetType().Name}", runtime.Clock.Now, CancellationToken.None),
+                    () => runtime.Queue.AbortAsync([(claim.Id, claim.ClaimToken)], $"run not recorded: {ex.GetType().Name}", runtime.Clock.Now, CancellationToken.None),
                     runtime.Poller.JobLostInterval,
                     (_, _) => { }).ConfigureAwait(false);
             }
@@ -359,7 +360,7 @@ internal sealed partial class JobPoller(
     [LoggerMessage(Level = LogLevel.Warning, Message = "Heartbeat of running jobs failed ({Failures} in a row).")]
     private partial void LogHeartbeatFailed(int failures, Exception exception);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Running job {JobId} ({JobType}) failed to dispatch; handing it back.")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} ({JobType}): its run could not be recorded; handing it back.")]
     private partial void LogDispatchFailed(JobId jobId, string jobType, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Handing back job {JobId} failed; its heartbeat will stop and it will be rescued.")]

@@ -42,7 +42,7 @@ public sealed class MembershipRescueTests(DatabaseFixture db, ITestOutputHelper 
         var lastRestart = await cluster.ScalarAsync<DateTime>("SELECT max(started_at) FROM test_runs WHERE silo = @s AND job_id = ANY(@ids)", ("s", survivor.Address!), ("ids", victimJobs));
         var report = $"RESCUE kill -9 → silo_lost recorded {(declaredDead!.Value.ToUniversalTime() - killedAt).TotalSeconds:F1}s, " +
                      $"→ first restart on the survivor {(firstRestart.ToUniversalTime() - killedAt).TotalSeconds:F1}s, last {(lastRestart.ToUniversalTime() - killedAt).TotalSeconds:F1}s " +
-                     "(Orleans membership defaults)";
+                     "(Job defaults: Orleans membership with ProbeTimeout 3 s)";
         cluster.Log(report);
         File.AppendAllText(Path.Combine(AppContext.BaseDirectory, "rescue-report.txt"), $"{DateTime.UtcNow:O} {report}{Environment.NewLine}");
         Assert.Equal(ClusterHarness.SiloStatusDead, await cluster.MembershipStatusAsync(victim.Address!));

@@ -84,6 +84,23 @@ public sealed class TransactionTests(DatabaseFixture db) : IClassFixture<Databas
         Assert.Equal(2, init.Runs.Count);
     }
 
+    [Fact]
+    public async Task The_runtime_closes_the_runners_transaction_and_connection()
+    {
+        // A small pool: were the runners' connections left open, it would run dry long before 60 jobs.
+        await using var harness = new JobsHarness(db.ConnectionString + ";Maximum Pool Size=12;Timeout=5");
+        var jobs = await harness.StartAsync();
+        var spawner = jobs.AddInitializer(new TestInitializer(NewType("tx-pool"), (current, _, ct) => WriteAsync(current, parent: null, ct)));
+        await jobs.StartPollAsync();
+        var spawned = await spawner.SpawnAllAsync(Enumerable.Range(0, 60).Select(i => new JobSpec<TestConfig>(JobId.New(), new TestConfig(i))));
+
+        foreach (var job in spawned)
+        {
+            var done = await jobs.AwaitCompletionAsync(job.Id, TimeSpan.FromSeconds(30));
+            Assert.Equal(JobStatus.Completed, done.Status);
+        }
+    }
+
     private static async Task<JobCompletion> WriteAsync(CurrentJob current, int? parent, CancellationToken ct)
     {
         var connection = await current.DataSource.OpenConnectionAsync(ct);
