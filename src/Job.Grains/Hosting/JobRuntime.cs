@@ -17,10 +17,24 @@ internal sealed class JobRuntime : IAsyncDisposable
         options.Validate();
         Options = options;
         _ownsDataSource = options.DataSource is null;
-        DataSource = options.DataSource ?? NpgsqlDataSource.Create(options.ConnectionString!);
+        DataSource = options.DataSource ?? CreateDataSource(options.ConnectionString!);
         Queue = new JobQueueStore(DataSource);
         Spawns = new JobSpawnStore(DataSource);
         Reads = new JobReadStore(DataSource);
+    }
+
+    // The runtime's statements are few and run constantly; planning costs more than executing
+    // most of them, so let Npgsql prepare them (unless the connection string says otherwise).
+    private static NpgsqlDataSource CreateDataSource(string connectionString)
+    {
+        var builder = new NpgsqlDataSourceBuilder(connectionString);
+        if (builder.ConnectionStringBuilder.MaxAutoPrepare == 0)
+        {
+            builder.ConnectionStringBuilder.MaxAutoPrepare = 32;
+            builder.ConnectionStringBuilder.AutoPrepareMinUsages = 2;
+        }
+
+        return builder.Build();
     }
 
     public JobsOptions Options { get; }
