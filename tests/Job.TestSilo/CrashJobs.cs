@@ -16,12 +16,7 @@ public sealed class CrashWorkJob(ILocalSiloDetails silo) : IJobInitializer<Crash
     public JobType JobType { get; } = new("crash.work");
 
     // Never gives up and retries quickly: the crash tests count runs, not retry policy.
-    public RetrySettings RetryOnErrorSettings { get; } = new()
-    {
-        NAttempts = null,
-        MinBackoff = TimeSpan.FromMilliseconds(200),
-        MaxBackoff = TimeSpan.FromSeconds(2),
-    };
+    public RetrySettings RetryOnErrorSettings => TestRuns.QuickRetries;
 
     public IJobRunner Init(Job job, JobSpawner<CrashConfig> spawner) =>
         new Runner(job.Config<CrashConfig>() ?? new CrashConfig(), silo.SiloAddress.ToParsableString());
@@ -30,14 +25,7 @@ public sealed class CrashWorkJob(ILocalSiloDetails silo) : IJobInitializer<Crash
     {
         public async Task<JobCompletion> RunAsync(CurrentJob currentJob, CancellationToken cancellationToken)
         {
-            await using (var insert = currentJob.DataSource.CreateCommand(
-                "INSERT INTO test_runs (job_id, attempt, silo) VALUES (@id, @attempt, @silo)"))
-            {
-                insert.Parameters.AddWithValue("id", currentJob.Id.Value);
-                insert.Parameters.AddWithValue("attempt", currentJob.Attempt);
-                insert.Parameters.AddWithValue("silo", silo);
-                await insert.ExecuteNonQueryAsync(CancellationToken.None).ConfigureAwait(false);
-            }
+            await TestRuns.RecordStartAsync(currentJob, silo).ConfigureAwait(false);
 
             var duration = currentJob.Attempt > 1 && config.LaterAttemptDurationMs is { } later ? later : config.DurationMs;
             if (duration > 0)
@@ -75,12 +63,7 @@ public sealed class CrashBlockJob(ILocalSiloDetails silo) : IJobInitializer<Bloc
 {
     public JobType JobType { get; } = new("crash.block");
 
-    public RetrySettings RetryOnErrorSettings { get; } = new()
-    {
-        NAttempts = null,
-        MinBackoff = TimeSpan.FromMilliseconds(200),
-        MaxBackoff = TimeSpan.FromSeconds(2),
-    };
+    public RetrySettings RetryOnErrorSettings => TestRuns.QuickRetries;
 
     public IJobRunner Init(Job job, JobSpawner<BlockConfig> spawner) =>
         new Runner(job.Config<BlockConfig>() ?? new BlockConfig(), silo.SiloAddress.ToParsableString());
@@ -89,14 +72,7 @@ public sealed class CrashBlockJob(ILocalSiloDetails silo) : IJobInitializer<Bloc
     {
         public async Task<JobCompletion> RunAsync(CurrentJob currentJob, CancellationToken cancellationToken)
         {
-            await using (var insert = currentJob.DataSource.CreateCommand(
-                "INSERT INTO test_runs (job_id, attempt, silo) VALUES (@id, @attempt, @silo)"))
-            {
-                insert.Parameters.AddWithValue("id", currentJob.Id.Value);
-                insert.Parameters.AddWithValue("attempt", currentJob.Attempt);
-                insert.Parameters.AddWithValue("silo", silo);
-                await insert.ExecuteNonQueryAsync(CancellationToken.None).ConfigureAwait(false);
-            }
+            await TestRuns.RecordStartAsync(currentJob, silo).ConfigureAwait(false);
 
             while (true)
             {
@@ -117,5 +93,27 @@ public sealed class CrashBlockJob(ILocalSiloDetails silo) : IJobInitializer<Bloc
                 await Task.Delay(config.PollMs, CancellationToken.None).ConfigureAwait(false);
             }
         }
+    }
+}
+
+/// <summary>What the test job types share: quick, endless retries and the start record.</summary>
+internal static class TestRuns
+{
+    public static readonly RetrySettings QuickRetries = new()
+    {
+        NAttempts = null,
+        MinBackoff = TimeSpan.FromMilliseconds(200),
+        MaxBackoff = TimeSpan.FromSeconds(2),
+    };
+
+    // One row per execution, written first in its own statement, so a run killed later still counts.
+    public static async Task RecordStartAsync(CurrentJob currentJob, string silo)
+    {
+        await using var insert = currentJob.DataSource.CreateCommand(
+            "INSERT INTO test_runs (job_id, attempt, silo) VALUES (@id, @attempt, @silo)");
+        insert.Parameters.AddWithValue("id", currentJob.Id.Value);
+        insert.Parameters.AddWithValue("attempt", currentJob.Attempt);
+        insert.Parameters.AddWithValue("silo", silo);
+        await insert.ExecuteNonQueryAsync(CancellationToken.None).ConfigureAwait(false);
     }
 }

@@ -38,10 +38,6 @@ internal sealed partial class JobPoller(
     private HashSet<string> _types = [];
     private string[] _typeArray = [];
 
-    public bool IsStarted => _mainLoop is not null;
-
-    public int RunningJobs => _capacity.Running;
-
     private string SiloName => silo.SiloAddress.ToParsableString();
 
     /// <summary>Closes the registry and starts claiming.</summary>
