@@ -19,17 +19,28 @@ WITH queue_heads AS (
     LIMIT @limit
     FOR UPDATE OF je SKIP LOCKED
 ), plain AS (
-    SELECT id
-    FROM job_executions
-    WHERE state = 'pending' AND queue_id IS NULL AND job_type = ANY(@types) AND execute_at <= @now
-    ORDER BY execute_at, id
+    -- One ordered index scan per type, so a claim reads about @limit index entries however many
+    -- jobs are due or scheduled (an "= ANY(@types)" scan cannot return rows in due order and
+    -- would read and sort every due row). Rows locked here beyond the outer LIMIT are released
+    -- when this statement commits; that happens only when a full batch is claimed, and a full
+    -- batch makes the poller claim again at once.
+    SELECT d.id
+    FROM unnest(@types::varchar[]) AS t (job_type)
+    CROSS JOIN LATERAL (
+        SELECT je.id, je.execute_at
+        FROM job_executions je
+        WHERE je.state = 'pending' AND je.queue_id IS NULL AND je.job_type = t.job_type AND je.execute_at <= @now
+        ORDER BY je.execute_at, je.id
+        LIMIT GREATEST(@limit - (SELECT count(*) FROM queue_heads), 0)
+        FOR UPDATE SKIP LOCKED
+    ) AS d
+    ORDER BY d.execute_at, d.id
     LIMIT GREATEST(@limit - (SELECT count(*) FROM queue_heads), 0)
-    FOR UPDATE SKIP LOCKED
 ), claimed AS (
     UPDATE job_executions je
     SET state = 'running', claim_token = nextval('job_claim_tokens'), claimed_by = @silo, alive_at = now()
-    FROM (SELECT id FROM queue_heads UNION ALL SELECT id FROM plain) AS c
-    WHERE je.id = c.id
+    -- An array of ids makes this primary-key lookups whatever the planner guesses about the CTEs.
+    WHERE je.id = ANY (ARRAY(SELECT id FROM queue_heads UNION ALL SELECT id FROM plain))
     RETURNING je.id, je.job_type, je.queue_id, je.attempt, je.claim_token, je.execution_state,
               je.retry_failed_at, je.retry_due_at, je.execute_at
 )
