@@ -5,4 +5,7 @@ public interface IJobTypeMaintenanceGrain : IGrainWithStringKey
 {
     /// <summary>Registers the type's durable reminder (once) and starts its maintenance timer.</summary>
     Task EnsureMaintenanceAsync();
+
+    /// <summary>Runs one maintenance pass now (stale-job warning, history pruning) rather than at the next tick.</summary>
+    Task RunMaintenanceAsync();
 }

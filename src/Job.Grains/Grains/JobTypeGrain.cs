@@ -1,5 +1,6 @@
 using Job.Hosting;
 using Job.Storage;
+using Job.Telemetry;
 using Microsoft.Extensions.Logging;
 using Orleans.Runtime;
 
@@ -9,7 +10,8 @@ namespace Job.Grains;
 /// The single activation per job type in the cluster (key = type name). It serves spawns by type
 /// name from clients, decides spawn-unique, and holds the type's ONE durable reminder, which keeps
 /// the type's maintenance alive across silo failures: a timer that warns about due jobs nobody
-/// claims (usually: no silo registers the type). There is never a reminder per job, so a million
+/// claims (usually: no silo registers the type) and, with a history retention, deletes the type's
+/// finished jobs once they are older than it. There is never a reminder per job, so a million
 /// scheduled jobs cost the silos no memory.
 /// </summary>
 [GrainType("job-type")]
@@ -21,6 +23,10 @@ internal sealed partial class JobTypeGrain(JobRuntime runtime, ILogger<JobTypeGr
 
     // Due jobs left unclaimed this long are reported: usually no silo registers the type.
     private static readonly TimeSpan s_staleAfter = TimeSpan.FromMinutes(1);
+
+    // Pruning runs in short transactions; a tick stops after this many, and the next tick goes on.
+    private const int PruneBatch = 1000;
+    private const int PruneBatchesPerTick = 50;
 
     private IGrainTimer? _timer;
     private bool _reminderRegistered;
@@ -77,6 +83,41 @@ internal sealed partial class JobTypeGrain(JobRuntime runtime, ILogger<JobTypeGr
         {
             LogMaintenanceFailed(JobType.Name, ex);
         }
+
+        if (runtime.Options.HistoryRetention is { } retention)
+        {
+            await PruneAsync(retention, ct);
+        }
+    }
+
+    public Task RunMaintenanceAsync() => MaintainAsync(CancellationToken.None);
+
+    private async Task PruneAsync(TimeSpan retention, CancellationToken ct)
+    {
+        var before = runtime.Clock.Now - retention;
+        var total = 0;
+        try
+        {
+            for (var i = 0; i < PruneBatchesPerTick; i++)
+            {
+                var deleted = await runtime.Retention.PruneAsync(JobType.Name, before, PruneBatch, ct);
+                total += deleted;
+                if (deleted < PruneBatch)
+                {
+                    break;
+                }
+            }
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            LogPruneFailed(JobType.Name, ex);
+        }
+
+        if (total > 0)
+        {
+            JobTelemetry.Pruned.Add(total, new KeyValuePair<string, object?>(JobTelemetry.TagJobType, JobType.Name));
+            LogPruned(total, JobType.Name, before);
+        }
     }
 
     private (JobType Type, NewJob Row, DateTimeOffset Now) Prepare(JobSpawnRequest request)
@@ -107,6 +148,12 @@ internal sealed partial class JobTypeGrain(JobRuntime runtime, ILogger<JobTypeGr
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Count} job(s) of type {JobType} are due since {OldestDue:O} or later and have waited more than {StaleAfter} unclaimed: is a silo running with this type registered? They wait, they are not lost.")]
     private partial void LogStalePending(long count, string jobType, DateTimeOffset? oldestDue, TimeSpan staleAfter);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Deleted {Count} finished job(s) of type {JobType} that finished before {Before:O}, with their history.")]
+    private partial void LogPruned(int count, string jobType, DateTimeOffset before);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Deleting old finished jobs of type {JobType} failed; it runs again at the next tick.")]
+    private partial void LogPruneFailed(string jobType, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Maintenance of job type {JobType} failed; it runs again at the next tick.")]
     private partial void LogMaintenanceFailed(string jobType, Exception exception);

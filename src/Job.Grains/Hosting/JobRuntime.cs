@@ -21,6 +21,7 @@ internal sealed class JobRuntime : IAsyncDisposable
         Queue = new JobQueueStore(DataSource);
         Spawns = new JobSpawnStore(DataSource);
         Reads = new JobReadStore(DataSource);
+        Retention = new JobRetentionStore(DataSource);
     }
 
     // The runtime's statements are few and run constantly; planning costs more than executing
@@ -42,6 +43,7 @@ internal sealed class JobRuntime : IAsyncDisposable
     public JobQueueStore Queue { get; }
     public JobSpawnStore Spawns { get; }
     public JobReadStore Reads { get; }
+    public JobRetentionStore Retention { get; }
     public ClockHandle Clock => Options.Clock;
     public JsonSerializerOptions Json => Options.JsonSerializerOptions;
     public JobPollerConfig Poller => Options.Poller;

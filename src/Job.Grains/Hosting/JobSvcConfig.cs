@@ -23,6 +23,7 @@ public sealed class JobSvcConfig
         SiloPort = b.SiloPortValue;
         GatewayPort = b.GatewayPortValue;
         ConfigureLogging = b.ConfigureLoggingValue;
+        HistoryRetention = b.HistoryRetentionValue;
     }
 
     /// <summary>Starts a builder.</summary>
@@ -49,6 +50,8 @@ public sealed class JobSvcConfig
     public int SiloPort { get; }
     /// <summary>The client gateway port; 0 picks a free one.</summary>
     public int GatewayPort { get; }
+    /// <summary>How long finished jobs and their history are kept; null: forever.</summary>
+    public TimeSpan? HistoryRetention { get; }
     internal Action<Microsoft.Extensions.Logging.ILoggingBuilder>? ConfigureLogging { get; }
 }
 
@@ -65,6 +68,7 @@ public sealed class JobSvcConfigBuilder
     internal IPAddress AdvertisedAddressValue { get; private set; } = IPAddress.Loopback;
     internal int SiloPortValue { get; private set; }
     internal int GatewayPortValue { get; private set; }
+    internal TimeSpan? HistoryRetentionValue { get; private set; }
     internal Action<Microsoft.Extensions.Logging.ILoggingBuilder>? ConfigureLoggingValue { get; private set; }
 
     /// <summary>Connect with this connection string (the service owns the pool).</summary>
@@ -96,6 +100,10 @@ public sealed class JobSvcConfigBuilder
 
     /// <summary>Configures logging of the in-process silo (none by default).</summary>
     public JobSvcConfigBuilder Logging(Action<Microsoft.Extensions.Logging.ILoggingBuilder> configure) { ConfigureLoggingValue = configure; return this; }
+
+    /// <summary>Delete finished jobs and their history once they are this old (application clock);
+    /// see <see cref="JobsOptions.HistoryRetention"/>. Not set: kept forever.</summary>
+    public JobSvcConfigBuilder HistoryRetention(TimeSpan retention) { HistoryRetentionValue = retention; return this; }
 
     /// <summary>Checks the combination and builds.</summary>
     /// <exception cref="ArgumentException">Neither or both of <see cref="PgCon"/> and <see cref="DataSource"/>
@@ -135,6 +143,11 @@ public sealed class JobSvcConfigBuilder
         if (SiloPortValue is < 0 or > 65535 || GatewayPortValue is < 0 or > 65535)
         {
             throw new ArgumentException($"Ports must be between 0 and 65535 (silo {SiloPortValue}, gateway {GatewayPortValue}).");
+        }
+
+        if (HistoryRetentionValue is { } retention && retention < TimeSpan.FromSeconds(1))
+        {
+            throw new ArgumentException($"HistoryRetention must be at least 1 second (it is {retention}).");
         }
 
         return new JobSvcConfig(this);

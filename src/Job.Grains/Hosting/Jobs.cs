@@ -73,6 +73,7 @@ public sealed class Jobs : IAsyncDisposable
                 o.ExecMigrations = config.ExecMigrations;
                 o.Poller = config.PollerConfig;
                 o.Clock = config.Clock;
+                o.HistoryRetention = config.HistoryRetention;
                 o.StartPollingWithSilo = false;
             });
         });

@@ -44,6 +44,15 @@ public sealed class JobsOptions
     /// </summary>
     public TimeSpan? MembershipProbeTimeout { get; set; } = TimeSpan.FromSeconds(3);
 
+    /// <summary>
+    /// How long finished jobs (completed, errored, cancelled) and their history are kept, on the
+    /// application clock, before the type's janitor deletes them. Null (the default) keeps them
+    /// forever, as the crate does. Without it the jobs and job_events tables only grow; systems
+    /// that run millions of jobs a day usually keep one to seven days. A pruned unique job no
+    /// longer blocks a new one of its type. Set the same value on every silo.
+    /// </summary>
+    public TimeSpan? HistoryRetention { get; set; }
+
     /// <summary>Start this silo's poller when the silo starts. The crate-style facade turns this off
     /// and starts it in <see cref="Jobs.StartPollAsync"/>. Default true.</summary>
     public bool StartPollingWithSilo { get; set; } = true;
@@ -62,6 +71,11 @@ public sealed class JobsOptions
         if (MaxConfigBytes < 2)
         {
             throw new ArgumentException($"JobsOptions.MaxConfigBytes must be at least 2 (it is {MaxConfigBytes}).");
+        }
+
+        if (HistoryRetention is { } retention && retention < TimeSpan.FromSeconds(1))
+        {
+            throw new ArgumentException($"JobsOptions.HistoryRetention must be at least 1 second, or null to keep finished jobs forever (it is {retention}).");
         }
 
         ArgumentNullException.ThrowIfNull(Clock);

@@ -25,6 +25,7 @@ public static class JobTelemetry
     internal static readonly Counter<long> Claimed = Meter.CreateCounter<long>("job.claimed", description: "Runs claimed by this silo.");
     internal static readonly Counter<long> Finished = Meter.CreateCounter<long>("job.runs", description: "Runs finished, by outcome.");
     internal static readonly Counter<long> StaleWrites = Meter.CreateCounter<long>("job.stale_writes", description: "Writes rejected because the claim was no longer current (fencing).");
+    internal static readonly Counter<long> Pruned = Meter.CreateCounter<long>("job.pruned", description: "Finished jobs deleted with their history after the retention.");
     internal static readonly Counter<long> Rescued = Meter.CreateCounter<long>("job.rescued", description: "Running jobs handed back because their silo died or their heartbeat stopped.");
 
     internal static Activity? StartSpawn(string jobType, int count, bool unique)

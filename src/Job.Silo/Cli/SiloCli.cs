@@ -40,6 +40,7 @@ internal static class SiloCli
           Orleans:AdvertisedIP     address other silos use (127.0.0.1; non-loopback listens on all addresses)
           Jobs:MaxJobsPerProcess   (50)   Jobs:MinJobsPerProcess (30)
           Jobs:ShutdownTimeout     (00:00:05)   Jobs:JobLostInterval (00:05:00)
+          Jobs:HistoryRetention    delete finished jobs this old, e.g. 7.00:00:00 (unset = keep forever)
           Health:Port              HTTP port for GET /healthz and /readyz (0 = off)
           Embedded:DataDirectory   embedded PostgreSQL data (./.local/pg)   Embedded:Port (0 = free port)
           Demo:SpawnOnStart        spawn N demo.hello jobs (+ demo.flaky, demo.recurring) at start (0)
@@ -177,6 +178,7 @@ internal static class SiloCli
             {
                 o.ConnectionString = connectionString;
                 o.Poller = settings.Poller;
+                o.HistoryRetention = settings.HistoryRetention;
                 // Preflight has just applied them; the silo need not check again.
                 o.ExecMigrations = false;
             });

@@ -20,6 +20,8 @@ internal sealed record SiloSettings
     public int GatewayPort { get; init; } = 30000;
     public IPAddress AdvertisedIP { get; init; } = IPAddress.Loopback;
     public JobPollerConfig Poller { get; init; } = new();
+    /// <summary>How long finished jobs are kept; null keeps them forever.</summary>
+    public TimeSpan? HistoryRetention { get; init; }
     public int HealthPort { get; init; }
     public string EmbeddedDataDirectory { get; init; } = Path.GetFullPath(Path.Combine(".local", "pg"));
     public int EmbeddedPort { get; init; }
@@ -72,6 +74,7 @@ internal sealed record SiloSettings
             GatewayPort = Int(config, "Orleans:GatewayPort", 30000, 0, 65535),
             AdvertisedIP = Address(config, "Orleans:AdvertisedIP"),
             Poller = poller,
+            HistoryRetention = Retention(config, "Jobs:HistoryRetention"),
             HealthPort = Int(config, "Health:Port", 0, 0, 65535),
             EmbeddedDataDirectory = Path.GetFullPath(NonEmpty(config["Embedded:DataDirectory"]) ?? Path.Combine(".local", "pg")),
             EmbeddedPort = Int(config, "Embedded:Port", 0, 0, 65535),
@@ -103,6 +106,19 @@ internal sealed record SiloSettings
         return TimeSpan.TryParse(text, CultureInfo.InvariantCulture, out var value)
             ? value
             : throw new SiloStartupException($"{key} must be a time span such as 00:00:30 (hh:mm:ss), not \"{text}\".");
+    }
+
+    private static TimeSpan? Retention(IConfiguration config, string key)
+    {
+        if (NonEmpty(config[key]) is null)
+        {
+            return null;
+        }
+
+        var value = Time(config, key, TimeSpan.Zero);
+        return value >= TimeSpan.FromSeconds(1)
+            ? value
+            : throw new SiloStartupException($"{key} must be at least 00:00:01, or unset to keep finished jobs forever (it is {value}).");
     }
 
     private static IPAddress Address(IConfiguration config, string key)

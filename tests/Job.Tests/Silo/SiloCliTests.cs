@@ -86,6 +86,17 @@ public sealed class SiloCliTests
         Assert.StartsWith("error: Orleans:SiloPort", result.StdErr, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("--Jobs:HistoryRetention=a week", "error: Jobs:HistoryRetention must be a time span")]
+    [InlineData("--Jobs:HistoryRetention=00:00:00", "error: Jobs:HistoryRetention must be at least 00:00:01")]
+    public async Task A_bad_history_retention_names_the_key_and_exits_1(string argument, string expected)
+    {
+        var result = await RunSiloAsync([argument], new() { ["ConnectionStrings__Jobs"] = "Host=127.0.0.1;Port=1;Database=jobs" });
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.StartsWith(expected, result.StdErr, StringComparison.Ordinal);
+    }
+
     private static Task<ProcessResult> RunSiloAsync(string[] args, Dictionary<string, string>? environment = null) =>
         DotnetProcess.RunAsync("Job.Silo.dll", args, Timeout, environment);
 }
