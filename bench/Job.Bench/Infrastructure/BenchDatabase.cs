@@ -69,8 +69,17 @@ public sealed class BenchDatabase(string name, string connectionString) : IAsync
         return Convert.ToInt64(await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture);
     }
 
+    /// <summary>Live (pending or running) jobs of the type due within the hour. Each part matches one of
+    /// the queue's partial indexes, so the check stays cheap with a million future rows in the table:
+    /// it runs inside timed windows (an unindexed count scanned the whole table, about 50 ms a call).</summary>
     public Task<long> LiveDueCountAsync(string jobType, CancellationToken ct) =>
-        ScalarAsync("SELECT count(*) FROM job_executions WHERE job_type = @t AND execute_at <= now() + interval '1 hour'", ct, ("t", jobType));
+        ScalarAsync("""
+            SELECT (SELECT count(*) FROM job_executions
+                    WHERE state = 'pending' AND queue_id IS NULL AND job_type = @t AND execute_at <= now() + interval '1 hour')
+                 + (SELECT count(*) FROM job_executions
+                    WHERE state = 'pending' AND queue_id IS NOT NULL AND job_type = @t AND execute_at <= now() + interval '1 hour')
+                 + (SELECT count(*) FROM job_executions WHERE state = 'running' AND job_type = @t)
+            """, ct, ("t", jobType));
 
     public Task<long> CompletedCountAsync(string jobType, CancellationToken ct) =>
         ScalarAsync("SELECT count(*) FROM jobs WHERE job_type = @t AND terminal_state = 'completed'", ct, ("t", jobType));
