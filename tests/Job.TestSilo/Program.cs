@@ -38,7 +38,8 @@ builder.UseOrleans(silo =>
         o.ServiceId = settings.ServiceId;
     });
     silo.Configure<SiloOptions>(o => o.SiloName = settings.Label);
-    silo.ConfigureEndpoints(IPAddress.Loopback, FreePort(), FreePort(), listenOnAnyHostAddress: false);
+    var (siloPort, gatewayPort) = TwoFreePorts();
+    silo.ConfigureEndpoints(IPAddress.Loopback, siloPort, gatewayPort, listenOnAnyHostAddress: false);
     silo.AddJobs(o =>
     {
         o.ConnectionString = settings.ConnectionString;
@@ -71,9 +72,12 @@ Console.Out.WriteLine($"STOPPED {address}");
 Console.Out.Flush();
 return 0;
 
-static int FreePort()
+// Both listeners are open at once, so the operating system cannot hand out the same port twice.
+static (int First, int Second) TwoFreePorts()
 {
-    using var listener = new TcpListener(IPAddress.Loopback, 0);
-    listener.Start();
-    return ((IPEndPoint)listener.LocalEndpoint).Port;
+    using var first = new TcpListener(IPAddress.Loopback, 0);
+    using var second = new TcpListener(IPAddress.Loopback, 0);
+    first.Start();
+    second.Start();
+    return (((IPEndPoint)first.LocalEndpoint).Port, ((IPEndPoint)second.LocalEndpoint).Port);
 }

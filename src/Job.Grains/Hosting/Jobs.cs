@@ -56,8 +56,9 @@ public sealed class Jobs : IAsyncDisposable
         var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
         builder.Logging.ClearProviders();
         config.ConfigureLogging?.Invoke(builder.Logging);
-        var siloPort = config.SiloPort == 0 ? FreePort() : config.SiloPort;
-        var gatewayPort = config.GatewayPort == 0 ? FreePort() : config.GatewayPort;
+        var (freeSilo, freeGateway) = TwoFreePorts();
+        var siloPort = config.SiloPort == 0 ? freeSilo : config.SiloPort;
+        var gatewayPort = config.GatewayPort == 0 ? freeGateway : config.GatewayPort;
         builder.UseOrleans(silo =>
         {
             silo.Configure<ClusterOptions>(o =>
@@ -154,10 +155,13 @@ public sealed class Jobs : IAsyncDisposable
         }
     }
 
-    private static int FreePort()
+    // Both listeners are open at once, so the operating system cannot hand out the same port twice.
+    private static (int First, int Second) TwoFreePorts()
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        using var first = new TcpListener(IPAddress.Loopback, 0);
+        using var second = new TcpListener(IPAddress.Loopback, 0);
+        first.Start();
+        second.Start();
+        return (((IPEndPoint)first.LocalEndpoint).Port, ((IPEndPoint)second.LocalEndpoint).Port);
     }
 }

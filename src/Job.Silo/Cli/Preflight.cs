@@ -18,12 +18,16 @@ internal static class Preflight
     public static (int SiloPort, int GatewayPort) CheckPorts(SiloSettings settings)
     {
         var address = settings.ListenOnAnyHostAddress ? IPAddress.Any : settings.AdvertisedIP;
-        var siloPort = Probe(address, settings.SiloPort, "silo");
-        var gatewayPort = Probe(address, settings.GatewayPort, "gateway");
-        if (siloPort == gatewayPort)
+        if (settings.SiloPort != 0 && settings.SiloPort == settings.GatewayPort)
         {
-            throw new SiloStartupException($"Orleans:SiloPort and Orleans:GatewayPort must differ (both are {siloPort}).");
+            throw new SiloStartupException($"Orleans:SiloPort and Orleans:GatewayPort must differ (both are {settings.SiloPort}).");
         }
+
+        // Both stay bound until both are known, so two 0 ports cannot come back as the same port.
+        using var siloListener = Probe(address, settings.SiloPort, "silo");
+        using var gatewayListener = Probe(address, settings.GatewayPort, "gateway");
+        var siloPort = ((IPEndPoint)siloListener.LocalEndpoint).Port;
+        var gatewayPort = ((IPEndPoint)gatewayListener.LocalEndpoint).Port;
 
         if (settings.HealthPort != 0)
         {
@@ -32,7 +36,7 @@ internal static class Preflight
                 throw new SiloStartupException($"Health:Port {settings.HealthPort} is also the silo or gateway port; pick another.");
             }
 
-            Probe(IPAddress.Any, settings.HealthPort, "health");
+            using var health = Probe(IPAddress.Any, settings.HealthPort, "health");
         }
 
         return (siloPort, gatewayPort);
@@ -54,29 +58,28 @@ internal static class Preflight
         }
     }
 
-    private static int Probe(IPAddress address, int port, string what)
+    private static TcpListener Probe(IPAddress address, int port, string what)
     {
         var listener = new TcpListener(address, port);
         try
         {
             listener.Start();
-            return ((IPEndPoint)listener.LocalEndpoint).Port;
+            return listener;
         }
         catch (SocketException ex) when (ex.SocketErrorCode == SocketError.AddressAlreadyInUse)
         {
+            listener.Dispose();
             throw new SiloStartupException($"{what} port {port} is already in use");
         }
         catch (SocketException ex) when (ex.SocketErrorCode == SocketError.AddressNotAvailable)
         {
+            listener.Dispose();
             throw new SiloStartupException($"cannot listen on {address}:{port} for the {what} port: {address} is not an address of this machine (check Orleans:AdvertisedIP)");
         }
         catch (SocketException ex) when (ex.SocketErrorCode == SocketError.AccessDenied)
         {
+            listener.Dispose();
             throw new SiloStartupException($"{what} port {port} needs privileges this process lacks (use a port above 1023)");
-        }
-        finally
-        {
-            listener.Stop();
         }
     }
 }

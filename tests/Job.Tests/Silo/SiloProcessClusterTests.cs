@@ -94,7 +94,8 @@ public sealed class SiloProcessClusterTests(DatabaseFixture db) : IClassFixture<
 
         public static SiloHost Start(Dictionary<string, string> environment)
         {
-            var health = FreePort();
+            // Held open together, so the operating system cannot hand out one port twice.
+            var (health, siloPort, gatewayPort) = FreePorts();
             var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet")
             {
                 RedirectStandardOutput = true,
@@ -104,8 +105,8 @@ public sealed class SiloProcessClusterTests(DatabaseFixture db) : IClassFixture<
             };
             start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Job.Silo.dll"));
             start.Environment.Remove("ConnectionStrings__Jobs");
-            start.Environment["Orleans__SiloPort"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture);
-            start.Environment["Orleans__GatewayPort"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture);
+            start.Environment["Orleans__SiloPort"] = siloPort.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            start.Environment["Orleans__GatewayPort"] = gatewayPort.ToString(System.Globalization.CultureInfo.InvariantCulture);
             start.Environment["Health__Port"] = health.ToString(System.Globalization.CultureInfo.InvariantCulture);
             foreach (var (key, value) in environment)
             {
@@ -182,11 +183,26 @@ public sealed class SiloProcessClusterTests(DatabaseFixture db) : IClassFixture<
             }
         }
 
-        private static int FreePort()
+        private static (int Health, int Silo, int Gateway) FreePorts()
         {
-            using var listener = new TcpListener(IPAddress.Loopback, 0);
-            listener.Start();
-            return ((IPEndPoint)listener.LocalEndpoint).Port;
+            var listeners = Enumerable.Range(0, 3).Select(_ => new TcpListener(IPAddress.Loopback, 0)).ToArray();
+            try
+            {
+                foreach (var listener in listeners)
+                {
+                    listener.Start();
+                }
+
+                var ports = listeners.Select(l => ((IPEndPoint)l.LocalEndpoint).Port).ToArray();
+                return (ports[0], ports[1], ports[2]);
+            }
+            finally
+            {
+                foreach (var listener in listeners)
+                {
+                    listener.Dispose();
+                }
+            }
         }
     }
 }
