@@ -14,22 +14,14 @@ public sealed class ClaimStatementTests(DatabaseFixture db) : IClassFixture<Data
     public async Task A_claim_over_several_types_takes_the_earliest_due_rows_in_due_order()
     {
         await using var source = await MigratedSourceAsync();
-        var spawns = new JobSpawnStore(source);
         var queue = new JobQueueStore(source);
         var now = DateTimeOffset.UtcNow;
-        string a = Type("a"), b = Type("b"), other = Type("other");
+        string a = Type("a"), b = Type("b");
 
-        // Interleaved due times over two types, a third type nobody claims, and future rows.
-        var expected = new List<JobId>();
-        for (var i = 0; i < 6; i++)
-        {
-            var id = JobId.New();
-            await spawns.InsertAsync(new JobType(i % 2 == 0 ? a : b), [new NewJob(id, "{}", now.AddMinutes(-60 + i), null)], false, null, now, null, default);
-            expected.Add(id);
-        }
-
-        await spawns.InsertAsync(new JobType(other), [new NewJob(JobId.New(), "{}", now.AddMinutes(-120), null)], false, null, now, null, default);
-        await spawns.InsertAsync(new JobType(a), [new NewJob(JobId.New(), "{}", now.AddMinutes(5), null)], false, null, now, null, default);
+        // Interleaved due times over two types, a third type nobody claims, and a future row.
+        var expected = await SpawnAsync(source, now, 6, i => (i % 2 == 0 ? a : b, now.AddMinutes(-60 + i)));
+        await SpawnAsync(source, now, 1, _ => (Type("other"), now.AddMinutes(-120)));
+        await SpawnAsync(source, now, 1, _ => (a, now.AddMinutes(5)));
 
         var first = await queue.ClaimAsync([a, b], now, 4, "silo-1", default);
         Assert.Equal(expected.Take(4), first.Select(c => c.Id));
@@ -47,17 +39,10 @@ public sealed class ClaimStatementTests(DatabaseFixture db) : IClassFixture<Data
     public async Task A_claim_skips_rows_another_transaction_holds_and_takes_later_ones()
     {
         await using var source = await MigratedSourceAsync();
-        var spawns = new JobSpawnStore(source);
         var queue = new JobQueueStore(source);
         var now = DateTimeOffset.UtcNow;
         string a = Type("a"), b = Type("b");
-        var ids = new List<JobId>();
-        for (var i = 0; i < 4; i++)
-        {
-            var id = JobId.New();
-            await spawns.InsertAsync(new JobType(i < 2 ? a : b), [new NewJob(id, "{}", now.AddMinutes(-10 + i), null)], false, null, now, null, default);
-            ids.Add(id);
-        }
+        var ids = await SpawnAsync(source, now, 4, i => (i < 2 ? a : b, now.AddMinutes(-10 + i)));
 
         await using var connection = await source.OpenConnectionAsync();
         await using var tx = await connection.BeginTransactionAsync();
@@ -71,6 +56,22 @@ public sealed class ClaimStatementTests(DatabaseFixture db) : IClassFixture<Data
         Assert.Equal([ids[1], ids[3]], claimed.Select(c => c.Id));
         await tx.RollbackAsync();
         Assert.Equal([ids[0], ids[2]], (await queue.ClaimAsync([a, b], now, 10, "silo-1", default)).Select(c => c.Id));
+    }
+
+    // Spawns count jobs one by one (so ids follow the order), the i-th of the given type and due time.
+    private static async Task<List<JobId>> SpawnAsync(NpgsqlDataSource source, DateTimeOffset now, int count, Func<int, (string Type, DateTimeOffset Due)> job)
+    {
+        var spawns = new JobSpawnStore(source);
+        var ids = new List<JobId>(count);
+        for (var i = 0; i < count; i++)
+        {
+            var (type, due) = job(i);
+            var id = JobId.New();
+            await spawns.InsertAsync(new JobType(type), [new NewJob(id, "{}", due, null)], false, null, now, null, default);
+            ids.Add(id);
+        }
+
+        return ids;
     }
 
     private static string Type(string prefix) => $"claim-{prefix}-{Guid.NewGuid():N}";
