@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Net;
-using System.Net.Sockets;
 using Job;
 using Job.TestSilo;
 using Microsoft.Extensions.DependencyInjection;
@@ -38,8 +37,8 @@ builder.UseOrleans(silo =>
         o.ServiceId = settings.ServiceId;
     });
     silo.Configure<SiloOptions>(o => o.SiloName = settings.Label);
-    var (siloPort, gatewayPort) = TwoFreePorts();
-    silo.ConfigureEndpoints(IPAddress.Loopback, siloPort, gatewayPort, listenOnAnyHostAddress: false);
+    var ports = FreePorts.Take(2);
+    silo.ConfigureEndpoints(IPAddress.Loopback, ports[0], ports[1], listenOnAnyHostAddress: false);
     silo.AddJobs(o =>
     {
         o.ConnectionString = settings.ConnectionString;
@@ -71,13 +70,3 @@ await host.WaitForShutdownAsync().ConfigureAwait(false);
 Console.Out.WriteLine($"STOPPED {address}");
 Console.Out.Flush();
 return 0;
-
-// Both listeners are open at once, so the operating system cannot hand out the same port twice.
-static (int First, int Second) TwoFreePorts()
-{
-    using var first = new TcpListener(IPAddress.Loopback, 0);
-    using var second = new TcpListener(IPAddress.Loopback, 0);
-    first.Start();
-    second.Start();
-    return (((IPEndPoint)first.LocalEndpoint).Port, ((IPEndPoint)second.LocalEndpoint).Port);
-}

@@ -21,12 +21,11 @@ public sealed class ScaleWorkload : IWorkload
         using var profiler = new SqlProfiler();
         await using var emptyDb = await context.Postgres.CreateDatabaseAsync("scale_empty", ct).ConfigureAwait(false);
         await using var fullDb = await context.Postgres.CreateDatabaseAsync("scale_future", ct).ConfigureAwait(false);
-        var empty = new Side(emptyDb, new RunProbe());
-        var full = new Side(fullDb, new RunProbe());
-        await using var emptyCluster = await SiloCluster.StartAsync(emptyDb, 1, o.DefaultPoller, empty.Probe, ct).ConfigureAwait(false);
-        await using var fullCluster = await SiloCluster.StartAsync(fullDb, 1, o.DefaultPoller, full.Probe, ct).ConfigureAwait(false);
-        empty.Cluster = emptyCluster;
-        full.Cluster = fullCluster;
+        RunProbe emptyProbe = new(), fullProbe = new();
+        await using var emptyCluster = await SiloCluster.StartAsync(emptyDb, 1, o.DefaultPoller, emptyProbe, ct).ConfigureAwait(false);
+        await using var fullCluster = await SiloCluster.StartAsync(fullDb, 1, o.DefaultPoller, fullProbe, ct).ConfigureAwait(false);
+        var empty = new Side(emptyDb, emptyProbe, emptyCluster);
+        var full = new Side(fullDb, fullProbe, fullCluster);
         await emptyCluster.StartPollingAsync(ct).ConfigureAwait(false);
         await fullCluster.StartPollingAsync(ct).ConfigureAwait(false);
 
@@ -113,7 +112,7 @@ public sealed class ScaleWorkload : IWorkload
 
     private static async Task<Burst> BurstAsync(Side side, SqlProfiler profiler, int count, CancellationToken ct)
     {
-        var (cluster, db, probe) = (side.Cluster!, side.Db, side.Probe);
+        var (cluster, db, probe) = (side.Cluster, side.Db, side.Probe);
         probe.Reset();
         var before = await db.CompletedCountAsync(BenchInitializer.DefaultType, ct).ConfigureAwait(false);
         // Due a little after the spawns will have committed (estimated generously), so none starts early.
@@ -151,13 +150,13 @@ public sealed class ScaleWorkload : IWorkload
     private readonly record struct Burst(double Rate, Percentiles Claim, Percentiles Complete, Percentiles NextDue);
 
     /// <summary>One condition of the comparison: its database, cluster, probe and measured bursts.</summary>
-    private sealed class Side(BenchDatabase db, RunProbe probe)
+    private sealed class Side(BenchDatabase db, RunProbe probe, SiloCluster cluster)
     {
         public BenchDatabase Db { get; } = db;
 
         public RunProbe Probe { get; } = probe;
 
-        public SiloCluster? Cluster { get; set; }
+        public SiloCluster Cluster { get; } = cluster;
 
         public List<Burst> Bursts { get; } = [];
 

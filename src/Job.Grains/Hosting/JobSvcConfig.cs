@@ -145,10 +145,7 @@ public sealed class JobSvcConfigBuilder
             throw new ArgumentException($"Ports must be between 0 and 65535 (silo {SiloPortValue}, gateway {GatewayPortValue}).");
         }
 
-        if (HistoryRetentionValue is { } retention && retention < TimeSpan.FromSeconds(1))
-        {
-            throw new ArgumentException($"HistoryRetention must be at least 1 second (it is {retention}).");
-        }
+        JobsOptions.CheckHistoryRetention(HistoryRetentionValue, "HistoryRetention");
 
         return new JobSvcConfig(this);
     }

@@ -73,14 +73,20 @@ public sealed class JobsOptions
             throw new ArgumentException($"JobsOptions.MaxConfigBytes must be at least 2 (it is {MaxConfigBytes}).");
         }
 
-        if (HistoryRetention is { } retention && retention < TimeSpan.FromSeconds(1))
-        {
-            throw new ArgumentException($"JobsOptions.HistoryRetention must be at least 1 second, or null to keep finished jobs forever (it is {retention}).");
-        }
+        CheckHistoryRetention(HistoryRetention, "JobsOptions.HistoryRetention");
 
         ArgumentNullException.ThrowIfNull(Clock);
         ArgumentNullException.ThrowIfNull(JsonSerializerOptions);
         ArgumentNullException.ThrowIfNull(Poller);
         Poller.Validate();
+    }
+
+    /// <summary>The one rule for a retention, shared with the crate-style builder.</summary>
+    internal static void CheckHistoryRetention(TimeSpan? retention, string name)
+    {
+        if (retention is { } value && value < TimeSpan.FromSeconds(1))
+        {
+            throw new ArgumentException($"{name} must be at least 1 second, or unset to keep finished jobs forever (it is {value}).");
+        }
     }
 }

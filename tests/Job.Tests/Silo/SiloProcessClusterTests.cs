@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Net;
-using System.Net.Sockets;
+using Job.TestSilo;
 using Job.Tests.Infrastructure;
 
 namespace Job.Tests.Silo;
@@ -94,8 +94,8 @@ public sealed class SiloProcessClusterTests(DatabaseFixture db) : IClassFixture<
 
         public static SiloHost Start(Dictionary<string, string> environment)
         {
-            // Held open together, so the operating system cannot hand out one port twice.
-            var (health, siloPort, gatewayPort) = FreePorts();
+            var ports = FreePorts.Take(3);
+            var (health, siloPort, gatewayPort) = (ports[0], ports[1], ports[2]);
             var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet")
             {
                 RedirectStandardOutput = true,
@@ -179,28 +179,6 @@ public sealed class SiloProcessClusterTests(DatabaseFixture db) : IClassFixture<
                 lock (_output)
                 {
                     _output.Add(line);
-                }
-            }
-        }
-
-        private static (int Health, int Silo, int Gateway) FreePorts()
-        {
-            var listeners = Enumerable.Range(0, 3).Select(_ => new TcpListener(IPAddress.Loopback, 0)).ToArray();
-            try
-            {
-                foreach (var listener in listeners)
-                {
-                    listener.Start();
-                }
-
-                var ports = listeners.Select(l => ((IPEndPoint)l.LocalEndpoint).Port).ToArray();
-                return (ports[0], ports[1], ports[2]);
-            }
-            finally
-            {
-                foreach (var listener in listeners)
-                {
-                    listener.Dispose();
                 }
             }
         }

@@ -18,6 +18,9 @@ WITH queue_heads AS (
     ORDER BY je.execute_at, je.id
     LIMIT @limit
     FOR UPDATE OF je SKIP LOCKED
+), room AS (
+    -- What is left of the batch after the queue heads.
+    SELECT GREATEST(@limit - count(*), 0) AS n FROM queue_heads
 ), plain AS (
     -- One ordered index scan per type, so a claim reads about @limit index entries however many
     -- jobs are due or scheduled (an "= ANY(@types)" scan cannot return rows in due order and
@@ -31,11 +34,11 @@ WITH queue_heads AS (
         FROM job_executions je
         WHERE je.state = 'pending' AND je.queue_id IS NULL AND je.job_type = t.job_type AND je.execute_at <= @now
         ORDER BY je.execute_at, je.id
-        LIMIT GREATEST(@limit - (SELECT count(*) FROM queue_heads), 0)
+        LIMIT (SELECT n FROM room)
         FOR UPDATE SKIP LOCKED
     ) AS d
     ORDER BY d.execute_at, d.id
-    LIMIT GREATEST(@limit - (SELECT count(*) FROM queue_heads), 0)
+    LIMIT (SELECT n FROM room)
 ), claimed AS (
     UPDATE job_executions je
     SET state = 'running', claim_token = nextval('job_claim_tokens'), claimed_by = @silo, alive_at = now()
