@@ -144,7 +144,20 @@ public sealed class BenchDatabase(string name, string connectionString) : IAsync
             cmd.Parameters.AddWithValue("t", jobType);
             await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
         }
+    }
 
+    /// <summary>Deletes the jobs <see cref="InsertFutureJobsAsync"/> inserted (their queue rows go by cascade).</summary>
+    public async Task DeleteFutureJobsAsync(CancellationToken ct)
+    {
+        await using var cmd = DataSource.CreateCommand(
+            "DELETE FROM jobs WHERE id IN (SELECT id FROM job_executions WHERE execute_at > now() + interval '1 hour')");
+        cmd.CommandTimeout = 600;
+        await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+    }
+
+    /// <summary>VACUUM ANALYZE of the job tables, after a bulk change.</summary>
+    public async Task VacuumAnalyzeAsync(CancellationToken ct)
+    {
         foreach (var table in new[] { "jobs", "job_executions" })
         {
             await using var analyze = DataSource.CreateCommand($"VACUUM ANALYZE {table}");

@@ -4,11 +4,12 @@ using Job.Bench.Reporting;
 namespace Job.Bench.Workloads;
 
 /// <summary>
-/// Compares a burst of due jobs on an empty queue with the same burst while a large number of pending
-/// jobs due tomorrow sit in the same table and type (inserted by direct SQL). Two databases, each with
-/// its own one-silo cluster in this process, take turns (A B, B A, …) so that whatever else the machine
-/// does drifts over both conditions alike; the result is the median of each. Also reports claim
-/// statement time and the process's RSS.
+/// Does a large number of jobs due tomorrow slow down the jobs due now? One silo on one database
+/// drains bursts of due jobs in three phases: empty queue (A), with the future jobs in the same
+/// table and type (B, inserted by direct SQL), and empty again after deleting them (A). Bracketing
+/// B between two empty phases on the same silo and database cancels slow drift of the machine and
+/// the process; B is compared with the median of both empty phases, and A2 against A1 shows the
+/// noise. Also reports claim statement time and the process's RSS.
 /// </summary>
 public sealed class ScaleWorkload : IWorkload
 {
@@ -19,96 +20,98 @@ public sealed class ScaleWorkload : IWorkload
         var o = context.Options;
         var rounds = o.Quick ? 2 : 5;
         using var profiler = new SqlProfiler();
-        await using var emptyDb = await context.Postgres.CreateDatabaseAsync("scale_empty", ct).ConfigureAwait(false);
-        await using var fullDb = await context.Postgres.CreateDatabaseAsync("scale_future", ct).ConfigureAwait(false);
-        RunProbe emptyProbe = new(), fullProbe = new();
-        await using var emptyCluster = await SiloCluster.StartAsync(emptyDb, 1, o.DefaultPoller, emptyProbe, ct).ConfigureAwait(false);
-        await using var fullCluster = await SiloCluster.StartAsync(fullDb, 1, o.DefaultPoller, fullProbe, ct).ConfigureAwait(false);
-        var empty = new Side(emptyDb, emptyProbe, emptyCluster);
-        var full = new Side(fullDb, fullProbe, fullCluster);
-        await emptyCluster.StartPollingAsync(ct).ConfigureAwait(false);
-        await fullCluster.StartPollingAsync(ct).ConfigureAwait(false);
+        var probe = new RunProbe();
+        await using var db = await context.Postgres.CreateDatabaseAsync("scale", ct).ConfigureAwait(false);
+        await using var cluster = await SiloCluster.StartAsync(db, 1, o.DefaultPoller, probe, ct).ConfigureAwait(false);
+        await cluster.StartPollingAsync(ct).ConfigureAwait(false);
+        var side = new Side(db, probe, cluster);
 
-        await WarmUpAsync([empty, full], profiler, o.ScaleDue, ct).ConfigureAwait(false);
+        var emptyBefore = await PhaseAsync(side, profiler, o.ScaleDue, rounds, ct).ConfigureAwait(false);
         await Task.Delay(2000, ct).ConfigureAwait(false);
         var rssBefore = ResourceSampler.RssMegabytes();
 
         var insertStart = System.Diagnostics.Stopwatch.GetTimestamp();
-        await fullDb.InsertFutureJobsAsync(BenchInitializer.DefaultType, o.ScaleFuture, ct).ConfigureAwait(false);
+        await db.InsertFutureJobsAsync(BenchInitializer.DefaultType, o.ScaleFuture, ct).ConfigureAwait(false);
         var insertTime = System.Diagnostics.Stopwatch.GetElapsedTime(insertStart);
-        // The bulk load's write-back is flushed before measuring (both databases share the server).
-        await fullDb.ScalarAsync("CHECKPOINT", ct).ConfigureAwait(false);
-        await Task.Delay(5000, ct).ConfigureAwait(false);
+        await SettleAsync(db, ct).ConfigureAwait(false);
         var rssIdle = ResourceSampler.RssMegabytes();
-
-        // A warm-up burst on each side re-plans the statements after the load's ANALYZE.
-        await WarmUpAsync([empty, full], profiler, o.ScaleDue, ct).ConfigureAwait(false);
-        var vacuumsBefore = await AutovacuumsAsync(fullDb, ct).ConfigureAwait(false);
-        var pairs = new List<double>(rounds);
-        for (var round = 0; round < rounds; round++)
-        {
-            Side[] order = round % 2 == 0 ? [empty, full] : [full, empty];
-            foreach (var side in order)
-            {
-                side.Bursts.Add(await BurstAsync(side, profiler, o.ScaleDue, ct).ConfigureAwait(false));
-            }
-
-            pairs.Add(full.Bursts[^1].Rate / empty.Bursts[^1].Rate * 100);
-        }
-
-        var vacuumsFull = await AutovacuumsAsync(fullDb, ct).ConfigureAwait(false) - vacuumsBefore;
+        var vacuumsBefore = await AutovacuumsAsync(db, ct).ConfigureAwait(false);
+        var withFuture = await PhaseAsync(side, profiler, o.ScaleDue, rounds, ct).ConfigureAwait(false);
+        var vacuums = await AutovacuumsAsync(db, ct).ConfigureAwait(false) - vacuumsBefore;
         var rssAfter = ResourceSampler.RssMegabytes();
-        var future = await fullDb.ScalarAsync("SELECT count(*) FROM job_executions WHERE execute_at > now() + interval '1 hour'", ct).ConfigureAwait(false);
+        var future = await db.ScalarAsync("SELECT count(*) FROM job_executions WHERE execute_at > now() + interval '1 hour'", ct).ConfigureAwait(false);
         if (future != o.ScaleFuture)
         {
             throw new BenchCheckException($"Expected {o.ScaleFuture} future jobs untouched; found {future}.");
         }
 
-        var e = empty.Median;
-        var f = full.Median;
+        await db.DeleteFutureJobsAsync(ct).ConfigureAwait(false);
+        await SettleAsync(db, ct).ConfigureAwait(false);
+        var emptyAfter = await PhaseAsync(side, profiler, o.ScaleDue, rounds, ct).ConfigureAwait(false);
+
+        List<Burst> empty = [.. emptyBefore, .. emptyAfter];
+        var e = MedianOf(empty);
+        var f = MedianOf(withFuture);
         var ratio = f.Rate / e.Rate * 100;
-        result.Metric("empty_per_s", $"throughput, empty queue ({o.ScaleDue:N0} due), median of {rounds}", e.Rate, "jobs/s")
-              .Metric("with_future_per_s", $"throughput with {o.ScaleFuture:N0} future jobs, median of {rounds}", f.Rate, "jobs/s")
+        result.Metric("empty_per_s", $"throughput, empty queue ({o.ScaleDue:N0} due), median of {empty.Count}", e.Rate, "jobs/s")
+              .Metric("with_future_per_s", $"throughput with {o.ScaleFuture:N0} future jobs, median of {withFuture.Count}", f.Rate, "jobs/s")
               .Metric("with_future_vs_empty_pct", "throughput with future jobs vs empty (medians)", ratio, "%", "≥ 90 %")
-              .Metric("paired_ratio_median_pct", "same, median of the per-round ratios", Median(pairs), "%")
+              .Metric("empty_after_vs_before_pct", "empty after vs empty before (noise and drift)", MedianOf(emptyAfter).Rate / MedianOf(emptyBefore).Rate * 100, "%")
               .Metric("claim_p50_empty_ms", "claim SQL p50, empty queue", e.Claim.P50, "ms")
               .Metric("claim_p50_with_future_ms", "claim SQL p50 with future jobs", f.Claim.P50, "ms")
               .Metric("claim_p99_with_future_ms", "claim SQL p99 with future jobs", f.Claim.P99, "ms")
               .Metric("next_due_p50_with_future_ms", "next_due SQL p50 with future jobs", f.NextDue.P50, "ms")
-              .Metric("rss_before_mb", "RSS before (empty queues)", rssBefore, "MB")
+              .Metric("rss_before_mb", "RSS before (empty queue)", rssBefore, "MB")
               .Metric("rss_growth_idle_mb", "RSS growth, idle with future jobs", rssIdle - rssBefore, "MB", "≤ 50 MB")
-              .Metric("rss_growth_after_mb", "RSS growth after the bursts", rssAfter - rssBefore, "MB", "≤ 50 MB")
+              .Metric("rss_growth_after_mb", "RSS growth after the bursts with future jobs", rssAfter - rssBefore, "MB", "≤ 50 MB")
               .Metric("future_insert_per_s", "future-job insert rate (direct SQL)", o.ScaleFuture / insertTime.TotalSeconds, "jobs/s")
               .Data("future_jobs", o.ScaleFuture)
               .Data("due_jobs", o.ScaleDue)
               .Data("rounds", rounds)
-              .Data("empty_rates", empty.Bursts.Select(b => Math.Round(b.Rate)).ToArray())
-              .Data("future_rates", full.Bursts.Select(b => Math.Round(b.Rate)).ToArray())
-              .Data("paired_ratios_pct", pairs.Select(r => Math.Round(r, 1)).ToArray())
+              .Data("empty_before_rates", Rates(emptyBefore))
+              .Data("future_rates", Rates(withFuture))
+              .Data("empty_after_rates", Rates(emptyAfter))
               .Data("claim_empty", Json(e.Claim))
               .Data("claim_full", Json(f.Claim))
               .Data("rss_mb", new { before = Math.Round(rssBefore, 1), idle_with_future = Math.Round(rssIdle, 1), after = Math.Round(rssAfter, 1) })
-              .Note($"Two databases on one server, one silo each in this process: one stays empty, the other gets {o.ScaleFuture:N0} future jobs " +
-                    "(due in a day, same job type) by direct SQL (INSERT … SELECT generate_series into jobs and job_executions; no history rows), " +
-                    $"then VACUUM ANALYZE and CHECKPOINT; took {insertTime.TotalSeconds:0.0} s.")
-              .Note($"{rounds} rounds after a warm-up burst on each side; each round runs one burst per side, alternating which goes first. A burst is {o.ScaleDue:N0} jobs " +
-                    $"spawned (SpawnAllAsync × {o.SpawnBatch}) due at one instant a few seconds ahead; throughput = jobs / (time from due to all terminal). " +
-                    $"Rates, empty: {string.Join(", ", empty.Bursts.Select(b => b.Rate.ToString("N0")))}; with future jobs: {string.Join(", ", full.Bursts.Select(b => b.Rate.ToString("N0")))} jobs/s.")
+              .Note($"One silo, one database, three phases of {rounds} bursts each (after a warm-up burst): empty queue; with {o.ScaleFuture:N0} future jobs " +
+                    "(due in a day, same job type, inserted by direct SQL: INSERT … SELECT generate_series into jobs and job_executions, no history rows; " +
+                    $"took {insertTime.TotalSeconds:0.0} s); empty again after deleting them. After each load or delete: VACUUM ANALYZE and CHECKPOINT.")
+              .Note($"A burst is {o.ScaleDue:N0} jobs spawned (SpawnAllAsync × {o.SpawnBatch}) due at one instant a few seconds ahead; " +
+                    "throughput = jobs / (time from due to all terminal). " +
+                    $"Rates, empty before: {Describe(emptyBefore)}; with future jobs: {Describe(withFuture)}; empty after: {Describe(emptyAfter)} jobs/s.")
               .Note($"Claim SQL (burst with the median rate) empty: {Describe(e.Claim)}; with future jobs: {Describe(f.Claim)}. " +
                     $"Complete SQL p50 empty {e.Complete.P50:0.00} ms, with future {f.Complete.P50:0.00} ms. SQL timings via the Npgsql activity listener.")
-              .Note($"Autovacuum runs on the future side's job_executions during the measured rounds: {vacuumsFull}.")
-              .Note($"RSS (VmRSS of the whole bench process: both silos + harness): before {rssBefore:0.0} MB, idle with future jobs {rssIdle:0.0} MB, after the bursts {rssAfter:0.0} MB.");
+              .Note($"Autovacuum runs on job_executions during the phase with future jobs: {vacuums}.")
+              .Note($"RSS (VmRSS of the whole bench process: silo + harness): before {rssBefore:0.0} MB, idle with future jobs {rssIdle:0.0} MB, after its bursts {rssAfter:0.0} MB.");
     }
 
-    private static async Task WarmUpAsync(Side[] sides, SqlProfiler profiler, int due, CancellationToken ct)
+    // A warm-up burst (it re-plans the statements after a load's ANALYZE), then the measured bursts.
+    private static async Task<List<Burst>> PhaseAsync(Side side, SqlProfiler profiler, int due, int rounds, CancellationToken ct)
     {
-        foreach (var side in sides)
+        await BurstAsync(side, profiler, Math.Min(1000, due), ct).ConfigureAwait(false);
+        var bursts = new List<Burst>(rounds);
+        for (var i = 0; i < rounds; i++)
         {
-            await BurstAsync(side, profiler, Math.Min(1000, due), ct).ConfigureAwait(false);
+            bursts.Add(await BurstAsync(side, profiler, due, ct).ConfigureAwait(false));
         }
+
+        return bursts;
     }
 
-    private static double Median(List<double> values) => values.Order().ElementAt(values.Count / 2);
+    // The bulk change's dead rows and write-back are dealt with before measuring.
+    private static async Task SettleAsync(BenchDatabase db, CancellationToken ct)
+    {
+        await db.VacuumAnalyzeAsync(ct).ConfigureAwait(false);
+        await db.ScalarAsync("CHECKPOINT", ct).ConfigureAwait(false);
+        await Task.Delay(5000, ct).ConfigureAwait(false);
+    }
+
+    private static Burst MedianOf(List<Burst> bursts) => bursts.OrderBy(b => b.Rate).ElementAt(bursts.Count / 2);
+
+    private static double[] Rates(List<Burst> bursts) => bursts.Select(b => Math.Round(b.Rate)).ToArray();
+
+    private static string Describe(List<Burst> bursts) => string.Join(", ", bursts.Select(b => b.Rate.ToString("N0")));
 
     private static async Task<Burst> BurstAsync(Side side, SqlProfiler profiler, int count, CancellationToken ct)
     {
@@ -149,18 +152,6 @@ public sealed class ScaleWorkload : IWorkload
 
     private readonly record struct Burst(double Rate, Percentiles Claim, Percentiles Complete, Percentiles NextDue);
 
-    /// <summary>One condition of the comparison: its database, cluster, probe and measured bursts.</summary>
-    private sealed class Side(BenchDatabase db, RunProbe probe, SiloCluster cluster)
-    {
-        public BenchDatabase Db { get; } = db;
-
-        public RunProbe Probe { get; } = probe;
-
-        public SiloCluster Cluster { get; } = cluster;
-
-        public List<Burst> Bursts { get; } = [];
-
-        /// <summary>The burst with the median rate.</summary>
-        public Burst Median => Bursts.OrderBy(b => b.Rate).ElementAt(Bursts.Count / 2);
-    }
+    /// <summary>The database, cluster and probe the bursts run on.</summary>
+    private sealed record Side(BenchDatabase Db, RunProbe Probe, SiloCluster Cluster);
 }
