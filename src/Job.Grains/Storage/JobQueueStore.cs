@@ -19,29 +19,22 @@ internal sealed class JobQueueStore(NpgsqlDataSource dataSource)
             .WithTime("now", now)
             .With("limit", limit, NpgsqlDbType.Integer)
             .With("silo", silo, NpgsqlDbType.Varchar);
-        await using var reader = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
-        var claimed = new List<ClaimedJob>();
-        while (await reader.ReadAsync(ct).ConfigureAwait(false))
+        return await cmd.ReadAllAsync(reader => new ClaimedJob
         {
-            claimed.Add(new ClaimedJob
-            {
-                Id = reader.GetGuid(0),
-                JobType = reader.GetString(1),
-                QueueId = reader.GetStringOrNull(2),
-                Attempt = reader.GetInt32(3),
-                ClaimToken = reader.GetInt64(4),
-                ExecutionStateJson = reader.GetStringOrNull(5),
-                RetryFailedAt = reader.GetTime(6),
-                RetryDueAt = reader.GetTime(7),
-                DueAt = reader.GetTime(8)!.Value,
-                ConfigJson = reader.GetString(9),
-                TraceParent = reader.GetStringOrNull(10),
-                CreatedAt = reader.GetTime(11)!.Value,
-                ClaimedBy = silo,
-            });
-        }
-
-        return claimed;
+            Id = reader.GetGuid(0),
+            JobType = reader.GetString(1),
+            QueueId = reader.GetStringOrNull(2),
+            Attempt = reader.GetInt32(3),
+            ClaimToken = reader.GetInt64(4),
+            ExecutionStateJson = reader.GetStringOrNull(5),
+            RetryFailedAt = reader.GetTime(6),
+            RetryDueAt = reader.GetTime(7),
+            DueAt = reader.GetTime(8)!.Value,
+            ConfigJson = reader.GetString(9),
+            TraceParent = reader.GetStringOrNull(10),
+            CreatedAt = reader.GetTime(11)!.Value,
+            ClaimedBy = silo,
+        }, ct).ConfigureAwait(false);
     }
 
     public async Task<DateTimeOffset?> NextDueAsync(string[] types, DateTimeOffset now, CancellationToken ct)
@@ -61,15 +54,7 @@ internal sealed class JobQueueStore(NpgsqlDataSource dataSource)
             .With("tokens", jobs.Select(j => j.Token).ToArray(), NpgsqlDbType.Array | NpgsqlDbType.Bigint)
             .With("attempts", jobs.Select(j => j.Attempt).ToArray(), NpgsqlDbType.Array | NpgsqlDbType.Integer)
             .WithTime("now", now);
-        var done = new HashSet<Guid>();
-        await using (var reader = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false))
-        {
-            while (await reader.ReadAsync(ct).ConfigureAwait(false))
-            {
-                done.Add(reader.GetGuid(0));
-            }
-        }
-
+        var done = new HashSet<Guid>(await cmd.ReadAllAsync(reader => reader.GetGuid(0), ct).ConfigureAwait(false));
         await DisposeOwnedConnectionAsync(cmd, tx).ConfigureAwait(false);
         return done;
     }
@@ -146,14 +131,7 @@ internal sealed class JobQueueStore(NpgsqlDataSource dataSource)
             .With("event_type", eventType, NpgsqlDbType.Varchar)
             .With("reason", reason, NpgsqlDbType.Text)
             .WithTime("now", now);
-        var rescued = new List<(JobId, string)>();
-        await using var reader = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
-        while (await reader.ReadAsync(ct).ConfigureAwait(false))
-        {
-            rescued.Add((reader.GetGuid(0), reader.GetString(1)));
-        }
-
-        return rescued;
+        return await cmd.ReadAllAsync(reader => ((JobId)reader.GetGuid(0), reader.GetString(1)), ct).ConfigureAwait(false);
     }
 
     public async Task HeartbeatAsync(IReadOnlyCollection<(JobId Id, long Token)> claims, CancellationToken ct)
@@ -243,17 +221,8 @@ internal sealed class JobQueueStore(NpgsqlDataSource dataSource)
         return value is long n && n > 0;
     }
 
-    private static async Task<int> CountRowsAsync(NpgsqlCommand cmd, CancellationToken ct)
-    {
-        var n = 0;
-        await using var reader = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
-        while (await reader.ReadAsync(ct).ConfigureAwait(false))
-        {
-            n++;
-        }
-
-        return n;
-    }
+    private static async Task<int> CountRowsAsync(NpgsqlCommand cmd, CancellationToken ct) =>
+        (await cmd.ReadAllAsync(static _ => true, ct).ConfigureAwait(false)).Count;
 }
 
 /// <summary>A failed run, as the history records it.</summary>

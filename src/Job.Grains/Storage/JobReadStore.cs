@@ -75,23 +75,16 @@ internal sealed class JobReadStore(NpgsqlDataSource dataSource)
     public async Task<IReadOnlyList<JobEvent>> EventsAsync(JobId id, CancellationToken ct)
     {
         await using var cmd = JobDatabase.Command(dataSource, "job_events").With("id", id.Value, NpgsqlDbType.Uuid);
-        await using var reader = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
-        var events = new List<JobEvent>();
-        while (await reader.ReadAsync(ct).ConfigureAwait(false))
+        return await cmd.ReadAllAsync(reader => new JobEvent
         {
-            events.Add(new JobEvent
-            {
-                Sequence = reader.GetInt64(0),
-                Type = reader.GetString(1),
-                Attempt = reader.GetInt32OrNull(2),
-                ScheduledAt = reader.GetTime(3),
-                ErrorMessage = reader.GetStringOrNull(4),
-                ErrorType = reader.GetStringOrNull(5),
-                Reason = reader.GetStringOrNull(6),
-                RecordedAt = reader.GetTime(7)!.Value,
-            });
-        }
-
-        return events;
+            Sequence = reader.GetInt64(0),
+            Type = reader.GetString(1),
+            Attempt = reader.GetInt32OrNull(2),
+            ScheduledAt = reader.GetTime(3),
+            ErrorMessage = reader.GetStringOrNull(4),
+            ErrorType = reader.GetStringOrNull(5),
+            Reason = reader.GetStringOrNull(6),
+            RecordedAt = reader.GetTime(7)!.Value,
+        }, ct).ConfigureAwait(false);
     }
 }
