@@ -58,8 +58,24 @@ public sealed class ClaimStatementTests(DatabaseFixture db) : IClassFixture<Data
         Assert.Equal([ids[0], ids[2]], (await queue.ClaimAsync([a, b], now, 10, "silo-1", default)).Select(c => c.Id));
     }
 
+    [Fact]
+    public async Task A_claim_takes_only_the_head_of_each_queue_and_nothing_from_a_queue_that_runs()
+    {
+        await using var source = await MigratedSourceAsync();
+        var queue = new JobQueueStore(source);
+        var now = DateTimeOffset.UtcNow;
+        var type = Type("queued");
+        string q1 = $"q1-{Guid.NewGuid():N}", q2 = $"q2-{Guid.NewGuid():N}";
+        var first = await SpawnAsync(source, now, 3, i => (type, now.AddMinutes(-30 + i)), q1);
+        var second = await SpawnAsync(source, now, 2, i => (type, now.AddMinutes(-40 + i)), q2);
+
+        var claimed = await queue.ClaimAsync([type], now, 10, "silo-1", default);
+        Assert.Equal([second[0], first[0]], claimed.Select(c => c.Id)); // heads only, in due order
+        Assert.Empty(await queue.ClaimAsync([type], now, 10, "silo-1", default)); // both queues run one
+    }
+
     // Spawns count jobs one by one (so ids follow the order), the i-th of the given type and due time.
-    private static async Task<List<JobId>> SpawnAsync(NpgsqlDataSource source, DateTimeOffset now, int count, Func<int, (string Type, DateTimeOffset Due)> job)
+    private static async Task<List<JobId>> SpawnAsync(NpgsqlDataSource source, DateTimeOffset now, int count, Func<int, (string Type, DateTimeOffset Due)> job, string? queueId = null)
     {
         var spawns = new JobSpawnStore(source);
         var ids = new List<JobId>(count);
@@ -67,7 +83,7 @@ public sealed class ClaimStatementTests(DatabaseFixture db) : IClassFixture<Data
         {
             var (type, due) = job(i);
             var id = JobId.New();
-            await spawns.InsertAsync(new JobType(type), [new NewJob(id, "{}", due, null)], false, null, now, null, default);
+            await spawns.InsertAsync(new JobType(type), [new NewJob(id, "{}", due, queueId)], false, null, now, null, default);
             ids.Add(id);
         }
 

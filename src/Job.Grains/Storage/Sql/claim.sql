@@ -2,19 +2,33 @@
 -- through to later due rows instead of waiting. Serial queues contribute only their head, and
 -- only when nothing of that queue runs; a unique index backs that rule. Every claim gets a
 -- fresh fencing token, and the heartbeat (alive_at) is on database time, never the app clock.
-WITH queue_heads AS (
+WITH RECURSIVE queues AS (
+    -- The distinct queues with pending jobs, one index probe each (a skip scan), so a claim does
+    -- not read a queue's whole backlog to find its head.
+    (SELECT queue_id FROM job_executions
+     WHERE state = 'pending' AND queue_id IS NOT NULL
+     ORDER BY queue_id LIMIT 1)
+    UNION ALL
+    SELECT (SELECT je.queue_id FROM job_executions je
+            WHERE je.state = 'pending' AND je.queue_id IS NOT NULL AND je.queue_id > queues.queue_id
+            ORDER BY je.queue_id LIMIT 1)
+    FROM queues
+    WHERE queues.queue_id IS NOT NULL
+), queue_heads AS (
     SELECT je.id
-    FROM (
-        SELECT DISTINCT ON (queue_id) id, queue_id, job_type, execute_at
-        FROM job_executions
-        WHERE state = 'pending' AND queue_id IS NOT NULL
-        ORDER BY queue_id, execute_at, id
+    FROM queues
+    CROSS JOIN LATERAL (
+        SELECT h.id, h.job_type, h.execute_at
+        FROM job_executions h
+        WHERE h.state = 'pending' AND h.queue_id = queues.queue_id
+        ORDER BY h.execute_at, h.id
+        LIMIT 1
     ) AS head
     JOIN job_executions je ON je.id = head.id
     WHERE head.job_type = ANY(@types)
       AND head.execute_at <= @now
       AND je.state = 'pending'
-      AND NOT EXISTS (SELECT 1 FROM job_executions r WHERE r.state = 'running' AND r.queue_id = head.queue_id)
+      AND NOT EXISTS (SELECT 1 FROM job_executions r WHERE r.state = 'running' AND r.queue_id = queues.queue_id)
     ORDER BY je.execute_at, je.id
     LIMIT @limit
     FOR UPDATE OF je SKIP LOCKED
