@@ -6,22 +6,68 @@ using Orleans.Concurrency;
 namespace Job.Grains;
 
 /// <summary>
-/// One job as the cluster sees it (key = job id): status, await, cancel and history, from any silo
-/// or client. Runs happen on the claiming silo's poller; this grain reads the
-/// database, the source of truth, and is woken by the database's <c>job_terminal</c> notification
-/// when a job it waits for ends. Reentrant, so many callers can wait at once.
+/// One job (key = job id). Each claim of the job runs in this grain on the silo that claimed it,
+/// and the grain answers status, await, cancel and history calls from any silo or client, reading
+/// the database, the source of truth; it is woken by the database's <c>job_terminal</c>
+/// notification when a job it waits for ends.
 /// </summary>
+/// <remarks>
+/// A stateless worker: activated on the silo that calls it and never registered in the grain
+/// directory. A run therefore never crosses the network and never waits on a directory partition
+/// held by a silo that is dead but not yet declared so (docs/architecture.md, decision 3, has the
+/// measurement). The fence against a stale run is the claim token every write presents, not
+/// single activation. Reentrant, so a run,
+/// many waiters and a cancel share the activation; the runner itself runs on the thread pool, so
+/// blocking or synchronous-over-async user code cannot stall the grain. The activation goes away as
+/// soon as it holds neither a run nor a waiter.
+/// </remarks>
 [Reentrant]
+[StatelessWorker(1)]
 [GrainType("job")]
-internal sealed class JobGrain(JobRuntime runtime, JobWaiters waiters) : Grain, IJobGrain
+internal sealed class JobGrain(JobRuntime runtime, JobWaiters waiters, ClaimRunner runner) : Grain, IJobGrain, IJobExecutionGrain
 {
     // A backstop for a lost notification (e.g. across a database restart): waiters re-read this often.
     private static readonly TimeSpan s_recheck = TimeSpan.FromSeconds(1);
 
     private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _waiting;
+    private int _running;
 
     private JobId Id => this.GetPrimaryKey();
+
+    public Task StartAsync(ClaimedJob claim)
+    {
+        ArgumentNullException.ThrowIfNull(claim);
+        if (claim.Id != Id)
+        {
+            throw new ArgumentException($"Job grain {Id} was handed a claim of job {claim.Id}.", nameof(claim));
+        }
+
+        _running++;
+        _ = RunAsync(claim);
+        return Task.CompletedTask;
+    }
+
+    private async Task RunAsync(ClaimedJob claim)
+    {
+        try
+        {
+            await Task.Run(() => runner.RunAsync(claim));
+        }
+        finally
+        {
+            _running--;
+            DeactivateWhenUnused();
+        }
+    }
+
+    private void DeactivateWhenUnused()
+    {
+        if (_running == 0 && _waiting == 0)
+        {
+            DeactivateOnIdle();
+        }
+    }
 
     public async Task<JobSnapshot> GetSnapshotAsync() => (await ReadAsync()).ToSnapshot();
 
@@ -64,6 +110,7 @@ internal sealed class JobGrain(JobRuntime runtime, JobWaiters waiters) : Grain, 
             if (--_waiting == 0)
             {
                 waiters.Unregister(Id);
+                DeactivateWhenUnused();
             }
         }
     }

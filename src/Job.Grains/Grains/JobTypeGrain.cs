@@ -1,4 +1,5 @@
 using Job.Hosting;
+using Job.Scheduling;
 using Job.Storage;
 using Job.Telemetry;
 using Microsoft.Extensions.Logging;
@@ -7,15 +8,18 @@ using Orleans.Runtime;
 namespace Job.Grains;
 
 /// <summary>
-/// The single activation per job type in the cluster (key = type name). It serves spawns by type
-/// name from clients, decides spawn-unique, and holds the type's ONE durable reminder, which keeps
-/// the type's maintenance alive across silo failures: a timer that warns about due jobs nobody
-/// claims (usually: no silo registers the type) and, with a history retention, deletes the type's
-/// finished jobs once they are older than it. There is never a reminder per job, so a million
-/// scheduled jobs cost the silos no memory.
+/// The single activation per job type in the cluster (key = type name): the type's scheduler and
+/// janitor. It holds the type's ONE durable reminder, which keeps it active across silo failures
+/// (the reminder fires on a live silo and reactivates it there). While active it runs the type's
+/// <see cref="JobTypeScheduler"/>, which wakes the type's pollers when its next job falls due on
+/// the application clock, and a maintenance timer that warns about due jobs nobody claims
+/// (usually: no silo registers the type) and, with a history retention, deletes the type's
+/// finished jobs once they are older than it. It also serves spawns by type name from clients and
+/// decides spawn-unique. There is never a reminder or a timer per job, so a million scheduled jobs
+/// cost the silos no memory.
 /// </summary>
 [GrainType("job-type")]
-internal sealed partial class JobTypeGrain(JobRuntime runtime, ILogger<JobTypeGrain> logger)
+internal sealed partial class JobTypeGrain(JobRuntime runtime, JobNotifications notifications, ILogger<JobTypeGrain> logger)
     : Grain, IJobTypeGrain, IJobTypeMaintenanceGrain, IRemindable
 {
     private const string ReminderName = "job-type-maintenance";
@@ -30,8 +34,28 @@ internal sealed partial class JobTypeGrain(JobRuntime runtime, ILogger<JobTypeGr
 
     private IGrainTimer? _timer;
     private bool _reminderRegistered;
+    private JobTypeScheduler? _scheduler;
+    private IDisposable? _schedulerSubscription;
 
     private JobType JobType => new(this.GetPrimaryKeyString());
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        var scheduler = new JobTypeScheduler(runtime, JobType.Name, logger);
+        _schedulerSubscription = notifications.AttachScheduler(JobType.Name, scheduler.Changed);
+        _scheduler = scheduler;
+        scheduler.Start();
+        return Task.CompletedTask;
+    }
+
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        _schedulerSubscription?.Dispose();
+        if (_scheduler is { } scheduler)
+        {
+            await scheduler.DisposeAsync();
+        }
+    }
 
     public async Task<JobSnapshot> SpawnAsync(JobSpawnRequest request)
     {
@@ -63,6 +87,7 @@ internal sealed partial class JobTypeGrain(JobRuntime runtime, ILogger<JobTypeGr
     public Task ReceiveReminder(string reminderName, TickStatus status)
     {
         _reminderRegistered = true;
+        _scheduler?.Changed(); // a backstop for a lost notification: look at the next due time again
         _timer ??= this.RegisterGrainTimer(MaintainAsync, new GrainTimerCreationOptions(MaintenancePeriod, MaintenancePeriod) { Interleave = true });
         return Task.CompletedTask;
     }

@@ -8,17 +8,20 @@ namespace Job.Hosting;
 
 /// <summary>
 /// Ties the runtime to the silo's lifecycle: migrations before anything reads the database (the
-/// Orleans providers' tables included), the membership rescuer and the poller once the silo is
-/// active, and the poller's orderly shutdown before the silo stops serving grain calls.
+/// Orleans providers' tables included); the notification listener, the membership rescuer and the
+/// poller once the silo is active; and the poller's orderly shutdown before the silo stops serving
+/// grain calls.
 /// </summary>
 internal sealed partial class JobSiloLifecycle(
     JobRuntime runtime,
     JobPoller poller,
+    JobNotificationListener listener,
     MembershipRescuer rescuer,
     ILogger<JobSiloLifecycle> logger) : ILifecycleParticipant<ISiloLifecycle>
 {
     private readonly CancellationTokenSource _stop = new();
     private Task _rescuer = Task.CompletedTask;
+    private Task _listener = Task.CompletedTask;
 
     public void Participate(ISiloLifecycle lifecycle)
     {
@@ -40,6 +43,7 @@ internal sealed partial class JobSiloLifecycle(
 
     private async Task StartAsync(CancellationToken ct)
     {
+        _listener = Task.Run(() => listener.RunAsync(_stop.Token), CancellationToken.None);
         _rescuer = Task.Run(() => rescuer.RunAsync(_stop.Token), CancellationToken.None);
         if (runtime.Options.StartPollingWithSilo)
         {
@@ -53,6 +57,7 @@ internal sealed partial class JobSiloLifecycle(
 
         await _stop.CancelAsync().ConfigureAwait(false);
         await _rescuer.ConfigureAwait(false);
+        await _listener.ConfigureAwait(false);
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Applied database migrations: {Migrations}.")]

@@ -72,6 +72,10 @@ public static class JobsSiloBuilderExtensions
         services.AddSingleton<JobWaiters>();
         services.AddSingleton<CompletionBatcher>();
         services.AddSingleton<JobExecutor>();
+        services.AddSingleton<JobNotifications>();
+        services.AddSingleton<JobNotificationListener>();
+        services.AddSingleton<ClaimLedger>();
+        services.AddSingleton<ClaimRunner>();
         services.AddSingleton<JobPoller>();
         services.AddSingleton<MembershipRescuer>();
         services.AddSingleton<JobSiloLifecycle>();

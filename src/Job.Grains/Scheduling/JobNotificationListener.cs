@@ -1,22 +1,17 @@
+using Job.Hosting;
 using Microsoft.Extensions.Logging;
 using Npgsql;
 
 namespace Job.Scheduling;
 
 /// <summary>
-/// Holds one connection in LISTEN on the <c>job_execution</c> channel and reports the job type in
-/// each notification, so a committed spawn wakes the poller at once without busy polling. It
-/// reconnects with capped backoff and reports a wake after every reconnect (notifications sent
-/// while it was away are lost).
+/// Holds one connection per silo in LISTEN on the runtime's channels and hands each notification to
+/// <see cref="JobNotifications"/>, so a committed spawn wakes the pollers at once without busy
+/// polling. It reconnects with capped backoff and, after every (re)connect, tells everybody to look
+/// again (notifications sent while it was away are lost).
 /// </summary>
-internal sealed partial class JobNotificationListener(NpgsqlDataSource dataSource, Action<string?> onExecution, Action<string?> onTerminal, ILogger logger)
+internal sealed partial class JobNotificationListener(JobRuntime runtime, JobNotifications notifications, ILogger<JobNotificationListener> logger)
 {
-    /// <summary>Work may be due for a job type (payload: the type).</summary>
-    public const string ExecutionChannel = "job_execution";
-
-    /// <summary>An awaited job ended (payload: its id).</summary>
-    public const string TerminalChannel = "job_terminal";
-
     public async Task RunAsync(CancellationToken ct)
     {
         var failures = new FailureStreak();
@@ -24,19 +19,11 @@ internal sealed partial class JobNotificationListener(NpgsqlDataSource dataSourc
         {
             try
             {
-                await using var connection = await dataSource.OpenConnectionAsync(ct).ConfigureAwait(false);
-                connection.Notification += (_, e) =>
-                {
-                    if (e.Channel == TerminalChannel)
-                    {
-                        onTerminal(e.Payload);
-                    }
-                    else
-                    {
-                        onExecution(e.Payload);
-                    }
-                };
-                await using (var listen = new NpgsqlCommand($"LISTEN {ExecutionChannel}; LISTEN {TerminalChannel}", connection))
+                await using var connection = await runtime.DataSource.OpenConnectionAsync(ct).ConfigureAwait(false);
+                connection.Notification += (_, e) => Route(e.Channel, e.Payload);
+                await using (var listen = new NpgsqlCommand(
+                    $"LISTEN {JobNotifications.ExecutionChannel}; LISTEN {JobNotifications.ScheduledChannel}; LISTEN {JobNotifications.TerminalChannel}",
+                    connection))
                 {
                     await listen.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
                 }
@@ -47,7 +34,7 @@ internal sealed partial class JobNotificationListener(NpgsqlDataSource dataSourc
                     LogReconnected(previousFailures);
                 }
 
-                onExecution(null);
+                notifications.OnListening();
                 while (!ct.IsCancellationRequested)
                 {
                     await connection.WaitAsync(ct).ConfigureAwait(false);
@@ -73,6 +60,22 @@ internal sealed partial class JobNotificationListener(NpgsqlDataSource dataSourc
                     return;
                 }
             }
+        }
+    }
+
+    private void Route(string channel, string? payload)
+    {
+        switch (channel)
+        {
+            case JobNotifications.TerminalChannel:
+                notifications.OnTerminal(payload);
+                break;
+            case JobNotifications.ScheduledChannel:
+                notifications.OnScheduled(payload);
+                break;
+            default:
+                notifications.OnExecution(payload);
+                break;
         }
     }
 

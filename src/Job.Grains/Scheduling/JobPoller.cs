@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Job.Execution;
 using Job.Grains;
 using Job.Hosting;
@@ -11,32 +10,37 @@ namespace Job.Scheduling;
 
 /// <summary>
 /// One per silo: claims due jobs of the types registered on this silo, within this silo's capacity,
-/// and runs each claim here, through the <see cref="JobExecutor"/>. It sleeps until the next
-/// due job on the application clock, a NOTIFY, freed capacity, or the safety interval, whichever
-/// comes first. It also heartbeats the jobs it runs and, at shutdown, stops claiming first, signals
-/// the runners, waits, and hands back what is still running.
+/// and hands each claim to its <see cref="JobGrain"/> on this silo. It sleeps until a NOTIFY (a
+/// spawn due now, or a type's scheduler announcing that jobs fell due), freed capacity, or the
+/// safety interval, whichever comes first; it never polls for future work itself. It also
+/// heartbeats the claims this silo holds and, at shutdown, stops claiming first, signals the
+/// runners, waits, and hands back what is still running.
 /// </summary>
 internal sealed partial class JobPoller(
     JobRuntime runtime,
     JobRegistry registry,
     IGrainFactory grains,
     ILocalSiloDetails silo,
-    JobExecutor executor,
+    ClaimLedger ledger,
+    ClaimRunner runner,
     JobShutdownSignal shutdownSignal,
-    JobWaiters waiters,
+    JobNotifications notifications,
     ILogger<JobPoller> logger) : IAsyncDisposable
 {
     private readonly CancellationTokenSource _stopClaiming = new();
     private readonly CancellationTokenSource _stopBackground = new();
     private readonly WakeSignal _wake = new();
-    private readonly ConcurrentDictionary<JobId, long> _inFlight = new();
-    private readonly CapacityTracker _capacity = new(runtime.Poller.MinJobsPerProcess, runtime.Poller.MaxJobsPerProcess);
     private readonly Lock _lifecycle = new();
     private readonly List<Task> _background = [];
     private Task? _mainLoop;
     private Task? _shutdown;
     private HashSet<string> _types = [];
     private string[] _typeArray = [];
+
+    // The latest "due up to" a scheduler announced that this silo's clock had not reached yet
+    // (clock skew between hosts); the poller sleeps until its own clock reads it. Ticks; 0 = none.
+    private long _announcedAhead;
+    private int _ensureRequests;
 
     private string SiloName => silo.SiloAddress.ToParsableString();
 
@@ -59,11 +63,11 @@ internal sealed partial class JobPoller(
             _mainLoop = Task.CompletedTask;
         }
 
-        // The types' maintenance grains may live on a silo that is dead but not yet declared so:
-        // that must not stop this silo from running jobs, so they are ensured in the background.
-        _background.Add(Task.Run(() => EnsureMaintenanceAsync(_stopBackground.Token), CancellationToken.None));
-        var listener = new JobNotificationListener(runtime.DataSource, OnNotification, waiters.Notify, logger);
-        _background.Add(Task.Run(() => listener.RunAsync(_stopBackground.Token), CancellationToken.None));
+        // The type grains schedule this silo's future work, and may live on a silo that is dead but
+        // not yet declared so: that must not stop this silo from running jobs due now, so they are
+        // ensured in the background.
+        EnsureTypeGrains();
+        notifications.AttachPoller(OnDue);
         _background.Add(Task.Run(() => HeartbeatLoopAsync(_stopBackground.Token), CancellationToken.None));
         _mainLoop = Task.Run(() => MainLoopAsync(_stopClaiming.Token), CancellationToken.None);
         LogStarted(SiloName, string.Join(", ", _typeArray), runtime.Poller.MaxJobsPerProcess);
@@ -76,6 +80,33 @@ internal sealed partial class JobPoller(
         lock (_lifecycle)
         {
             return _shutdown ??= ShutdownCoreAsync();
+        }
+    }
+
+    /// <summary>Makes sure the grain (the scheduler and janitor) of every type this silo runs is
+    /// active somewhere, e.g. again after the silo that held some of them was declared dead. Calls
+    /// while a pass runs ask for one more pass after it.</summary>
+    public void EnsureTypeGrains()
+    {
+        lock (_lifecycle)
+        {
+            if (_mainLoop is not null && _shutdown is null && Interlocked.Increment(ref _ensureRequests) == 1)
+            {
+                _background.Add(Task.Run(() => EnsureTypeGrainsAsync(_stopBackground.Token), CancellationToken.None));
+            }
+        }
+    }
+
+    private async Task EnsureTypeGrainsAsync(CancellationToken ct)
+    {
+        while (!ct.IsCancellationRequested)
+        {
+            var requests = Volatile.Read(ref _ensureRequests);
+            await EnsureMaintenanceAsync(ct).ConfigureAwait(false);
+            if (Interlocked.CompareExchange(ref _ensureRequests, 0, requests) == requests)
+            {
+                return;
+            }
         }
     }
 
@@ -114,12 +145,41 @@ internal sealed partial class JobPoller(
         }
     }
 
-    private void OnNotification(string? jobType)
+    private void OnDue(string? jobType, DateTimeOffset? upTo)
     {
-        if (jobType is null || _types.Contains(jobType))
+        if (jobType is not null && !_types.Contains(jobType))
         {
-            _wake.Set();
+            return;
         }
+
+        if (upTo is { } announced && announced > runtime.Clock.Now)
+        {
+            var ticks = announced.UtcTicks;
+            long seen;
+            while ((seen = Volatile.Read(ref _announcedAhead)) < ticks && Interlocked.CompareExchange(ref _announcedAhead, ticks, seen) != seen)
+            {
+            }
+        }
+
+        _wake.Set();
+    }
+
+    // An announced due time this silo's clock has not reached yet, if any (cleared once reached).
+    private DateTimeOffset? AnnouncedAhead(DateTimeOffset now)
+    {
+        var ticks = Volatile.Read(ref _announcedAhead);
+        if (ticks == 0)
+        {
+            return null;
+        }
+
+        if (ticks <= now.UtcTicks)
+        {
+            Interlocked.CompareExchange(ref _announcedAhead, 0, ticks);
+            return null;
+        }
+
+        return new DateTimeOffset(ticks, TimeSpan.Zero);
     }
 
     private async Task MainLoopAsync(CancellationToken ct)
@@ -128,27 +188,21 @@ internal sealed partial class JobPoller(
         while (!ct.IsCancellationRequested)
         {
             _wake.Reset();
-            DateTimeOffset? nextDue = null;
+            ledger.RoomFreed.Reset();
+            DateTimeOffset? ahead = null;
             try
             {
-                // One reading of the clock for both queries: a job falling due between two readings
-                // would be neither claimed nor waited for.
                 var now = runtime.Clock.Now;
-                var limit = _capacity.NextBatchSize();
-                if (limit > 0)
+                ahead = AnnouncedAhead(now);
+                var limit = ledger.NextBatchSize();
+                if (limit > 0 && await ClaimAsync(limit, now, ct).ConfigureAwait(false) == limit)
                 {
-                    var claimed = await ClaimAsync(limit, now, ct).ConfigureAwait(false);
-                    if (claimed == limit)
-                    {
-                        failures.Reset();
-                        continue; // a full batch: there may be more, drain at once
-                    }
-
-                    // Below capacity: sleep until the next due job. At capacity there is nothing to
-                    // look for; freed capacity wakes the loop.
-                    nextDue = await runtime.Queue.NextDueAsync(_typeArray, now, ct).ConfigureAwait(false);
+                    failures.Reset();
+                    continue; // a full batch: there may be more, drain at once
                 }
 
+                // Below capacity, nothing more is due: sleep until a notification. At capacity
+                // there is nothing to look for; freed capacity wakes the loop.
                 failures.Reset();
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested)
@@ -166,7 +220,7 @@ internal sealed partial class JobPoller(
                 continue;
             }
 
-            await WaitAsync(nextDue, runtime.Poller.MaxPollInterval, ct).ConfigureAwait(false);
+            await WaitAsync(ahead, runtime.Poller.MaxPollInterval, ct).ConfigureAwait(false);
         }
     }
 
@@ -181,56 +235,37 @@ internal sealed partial class JobPoller(
 
         if (claims.Count > 0)
         {
-            _capacity.Started(claims.Count);
+            ledger.Add(claims);
             JobTelemetry.Claimed.Add(claims.Count);
             foreach (var claim in claims)
             {
-                _inFlight[claim.Id] = claim.ClaimToken;
-                _ = Task.Run(() => RunAsync(claim), CancellationToken.None); // a runner that blocks must not block the poller
+                _ = DispatchAsync(claim); // never throws; the claim is in the ledger until its run ends
             }
         }
 
         return claims.Count;
     }
 
-    private async Task RunAsync(ClaimedJob claim)
+    // Hands the claim to its job grain on this silo (a local stateless worker: no directory, no
+    // network). The call returns once the run has started; the run releases the claim when it ends.
+    private async Task DispatchAsync(ClaimedJob claim)
     {
         try
         {
-            await executor.ExecuteAsync(claim, shutdownSignal.Token).ConfigureAwait(false);
+            await grains.GetGrain<IJobExecutionGrain>(claim.Id.Value).StartAsync(claim).ConfigureAwait(false);
         }
         catch (Exception ex)
         {
-            // The outcome could not be written even after retrying (the database stayed away): hand
-            // the job back so it runs elsewhere; fenced, so a run that did finish is not undone.
-            LogDispatchFailed(claim.Id, claim.JobType, ex);
-            try
-            {
-                await TransientRetry.RunAsync(
-                    () => runtime.Queue.AbortAsync([(claim.Id, claim.ClaimToken)], $"run not recorded: {ex.GetType().Name}", runtime.Clock.Now, CancellationToken.None),
-                    runtime.Poller.JobLostInterval,
-                    (_, _) => { }).ConfigureAwait(false);
-            }
-            catch (Exception abortEx)
-            {
-                LogHandBackFailed(claim.Id, abortEx);
-            }
-        }
-        finally
-        {
-            _inFlight.TryRemove(claim.Id, out _);
-            if (_capacity.Finished())
-            {
-                _wake.Set();
-            }
+            await runner.AbandonAsync(claim, ex).ConfigureAwait(false);
         }
     }
 
-    // Sleeps until the next due time on the application clock, a wake signal, or maxWait on real time.
+    // Sleeps until a wake (notification or freed capacity), an announced due time this silo's
+    // clock has not reached yet, or maxWait on real time.
     private async Task WaitAsync(DateTimeOffset? nextDue, TimeSpan maxWait, CancellationToken ct)
     {
         using var done = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        var waits = new List<Task>(3) { _wake.WaitTask, Task.Delay(maxWait, done.Token) };
+        var waits = new List<Task>(4) { _wake.WaitTask, ledger.RoomFreed.WaitTask, Task.Delay(maxWait, done.Token) };
         if (nextDue is { } due)
         {
             waits.Add(runtime.Clock.DelayUntil(due, done.Token));
@@ -259,8 +294,7 @@ internal sealed partial class JobPoller(
             try
             {
                 await Task.Delay(failures.Count == 0 ? interval : failures.Delay, ct).ConfigureAwait(false);
-                var live = _inFlight.Select(kv => (kv.Key, kv.Value)).ToList();
-                await runtime.Queue.HeartbeatAsync(live, ct).ConfigureAwait(false);
+                await runtime.Queue.HeartbeatAsync(ledger.Snapshot(), ct).ConfigureAwait(false);
 
                 // The fallback for hung runners, on database time: every silo checks the types it
                 // runs (the statement is atomic, so the first one to see a lost job takes it).
@@ -299,13 +333,13 @@ internal sealed partial class JobPoller(
         // 2. Tell running jobs, then give them the shutdown timeout (real time).
         shutdownSignal.Signal();
         var deadline = DateTime.UtcNow + runtime.Poller.ShutdownTimeout;
-        while (!_inFlight.IsEmpty && DateTime.UtcNow < deadline)
+        while (!ledger.IsEmpty && DateTime.UtcNow < deadline)
         {
             await Task.Delay(TimeSpan.FromMilliseconds(20)).ConfigureAwait(false);
         }
 
         // 3. Hand back what still runs: pending and due now, for another silo.
-        var remaining = _inFlight.Select(kv => (kv.Key, kv.Value)).ToList();
+        var remaining = ledger.Snapshot();
         if (remaining.Count > 0)
         {
             try
@@ -355,12 +389,6 @@ internal sealed partial class JobPoller(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Heartbeat of running jobs failed ({Failures} in a row).")]
     private partial void LogHeartbeatFailed(int failures, Exception exception);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} ({JobType}): its run could not be recorded; handing it back.")]
-    private partial void LogDispatchFailed(JobId jobId, string jobType, Exception exception);
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "Handing back job {JobId} failed; its heartbeat will stop and it will be rescued.")]
-    private partial void LogHandBackFailed(JobId jobId, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Count} job(s) still ran after the shutdown timeout of {Timeout} and were handed back to pending.")]
     private partial void LogHandedBack(int count, TimeSpan timeout);

@@ -9,11 +9,14 @@ namespace Job.Scheduling;
 /// Watches Orleans membership and, when a silo is declared dead, puts the jobs it was running back
 /// to pending at once (attempt counted, <c>silo_lost</c> in their history), instead of waiting for a
 /// heartbeat timeout as every peer does. Every silo does this; the statement only moves rows still
-/// claimed by the dead silo, so the first silo wins and the others find nothing.
+/// claimed by the dead silo, so the first silo wins and the others find nothing. The dead silo may
+/// also have held some job types' grains, their schedulers: the poller makes sure its types' grains
+/// are active again at once rather than at their reminder's next tick.
 /// </summary>
 internal sealed partial class MembershipRescuer(
     JobRuntime runtime,
     IClusterMembershipService membership,
+    JobPoller poller,
     ILogger<MembershipRescuer> logger)
 {
     private readonly HashSet<SiloAddress> _rescued = [];
@@ -24,12 +27,19 @@ internal sealed partial class MembershipRescuer(
         {
             await foreach (var snapshot in membership.MembershipUpdates.WithCancellation(ct).ConfigureAwait(false))
             {
+                var died = false;
                 foreach (var member in snapshot.Members.Values)
                 {
                     if (member.Status == SiloStatus.Dead && !_rescued.Contains(member.SiloAddress))
                     {
                         await RescueAsync(member.SiloAddress, ct).ConfigureAwait(false);
+                        died = true;
                     }
+                }
+
+                if (died)
+                {
+                    poller.EnsureTypeGrains();
                 }
             }
         }

@@ -1,3 +1,4 @@
+using Job.Scheduling;
 using Npgsql;
 using NpgsqlTypes;
 
@@ -44,6 +45,14 @@ internal sealed class JobQueueStore(NpgsqlDataSource dataSource)
             .WithTime("now", now);
         var value = await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false);
         return value is DateTime dt ? new DateTimeOffset(dt, TimeSpan.Zero) : null;
+    }
+
+    /// <summary>Wakes the pollers of <paramref name="jobType"/> on every silo: its jobs due up to <paramref name="upTo"/> may be claimed.</summary>
+    public async Task NotifyDueAsync(string jobType, DateTimeOffset upTo, CancellationToken ct)
+    {
+        await using var cmd = JobDatabase.Command(dataSource, "notify_due")
+            .With("payload", JobNotifications.DuePayload(jobType, upTo), NpgsqlDbType.Text);
+        await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
     }
 
     /// <summary>Completes a batch of claims; returns the ids whose claim was still current.</summary>

@@ -100,7 +100,8 @@ public sealed class PollingTests(DatabaseFixture db) : IClassFixture<DatabaseFix
         var job = await spawner.SpawnAsync(JobId.New(), new TestConfig());
         Assert.True((await JobsHarness.EventuallyAsync(() => jobs.FindAsync(job.Id), j => j.Completed, TimeSpan.FromSeconds(5))).Completed);
 
-        // A future job spawned while the poller sleeps: the NOTIFY makes it recompute its wake time.
+        // A future job spawned while the poller sleeps: its type's scheduler hears of it and wakes the
+        // poller when it falls due.
         var soon = await spawner.SpawnAtAsync(JobId.New(), new TestConfig(), jobs.Clock.Now.AddSeconds(1));
         Assert.True((await JobsHarness.EventuallyAsync(() => jobs.FindAsync(soon.Id), j => j.Completed, TimeSpan.FromSeconds(5))).Completed);
     }

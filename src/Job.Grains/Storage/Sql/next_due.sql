@@ -1,7 +1,8 @@
--- When the poller should look again: the earliest future due time among its types, one index
--- probe per type (a plain min() over "job_type = ANY(...)" would read every future row). Rows
--- already due but not claimed are held by another poller (SKIP LOCKED) or blocked in a serial
--- queue; a NOTIFY wakes us when either changes, so they are not counted here (that would spin).
+-- When a type's scheduler should next wake the pollers: the earliest due time after @now (the
+-- time up to which it has already woken them), one index probe per type and kind (a plain min()
+-- over "job_type = ANY(...)" would read every future row). Rows due at or before @now are not
+-- counted: they were announced, and counting them would spin while they wait for capacity or for
+-- their serial queue.
 SELECT min(next_at)
 FROM unnest(@types::varchar[]) AS t (job_type)
 CROSS JOIN LATERAL (

@@ -1,10 +1,11 @@
--- The runner asked to run again at @at: back to pending with the attempt counter at 1.
+-- The runner asked to run again at @at: back to pending with the attempt counter at 1. A later due
+-- time wakes the type's scheduler; a serial queue may now have another head, so its pollers wake too.
 WITH moved AS (
     UPDATE job_executions
     SET state = 'pending', execute_at = @at, attempt = 1, claim_token = NULL, claimed_by = NULL,
         alive_at = NULL, retry_failed_at = NULL, retry_due_at = NULL
     WHERE id = @id AND claim_token = @token AND state = 'running'
-    RETURNING id, job_type
+    RETURNING id, job_type, queue_id
 ), events AS (
     INSERT INTO job_events (job_id, event_type, attempt, scheduled_at, recorded_at)
     SELECT moved.id, e.event_type, e.attempt, e.scheduled_at, @now
@@ -13,4 +14,6 @@ WITH moved AS (
     ORDER BY e.ord
     RETURNING job_id
 )
-SELECT count(*), (SELECT count(*) FROM events), count(pg_notify('job_execution', job_type)) FROM moved
+SELECT count(*), (SELECT count(*) FROM events), count(CASE WHEN @at <= @now OR queue_id IS NOT NULL THEN pg_notify('job_execution', job_type) END),
+       count(CASE WHEN @at > @now THEN pg_notify('job_scheduled', job_type) END)
+FROM moved

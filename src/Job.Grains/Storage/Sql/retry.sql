@@ -1,11 +1,12 @@
 -- A run failed and may run again: back to pending at the backoff time, with the retry window
--- recorded for the attempt-counter reset, and the error in the history.
+-- recorded for the attempt-counter reset, and the error in the history. A later due time wakes the
+-- type's scheduler; a serial queue may now have another head, so its pollers wake too.
 WITH moved AS (
     UPDATE job_executions
     SET state = 'pending', execute_at = @retry_at, attempt = @next_attempt, claim_token = NULL, claimed_by = NULL,
         alive_at = NULL, retry_failed_at = @now, retry_due_at = @retry_at
     WHERE id = @id AND claim_token = @token AND state = 'running'
-    RETURNING id, job_type
+    RETURNING id, job_type, queue_id
 ), noted AS (
     UPDATE jobs SET last_error = @error_message FROM moved WHERE jobs.id = moved.id RETURNING jobs.id
 ), events AS (
@@ -20,4 +21,6 @@ WITH moved AS (
     ORDER BY e.ord
     RETURNING job_id
 )
-SELECT count(*), (SELECT count(*) FROM noted) + (SELECT count(*) FROM events) * 0, count(pg_notify('job_execution', job_type)) FROM moved
+SELECT count(*), (SELECT count(*) FROM noted) + (SELECT count(*) FROM events) * 0, count(CASE WHEN @retry_at <= @now OR queue_id IS NOT NULL THEN pg_notify('job_execution', job_type) END),
+       count(CASE WHEN @retry_at > @now THEN pg_notify('job_scheduled', job_type) END)
+FROM moved

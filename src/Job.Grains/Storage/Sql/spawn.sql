@@ -1,5 +1,6 @@
 -- Spawns a batch of jobs of one type in one statement: the job rows, their queue rows and the
--- first history events. NOTIFY is delivered on commit only, so pollers wake for committed jobs.
+-- first history events. NOTIFY is delivered on commit only: jobs due now wake the pollers
+-- (job_execution), jobs due later wake the type's scheduler (job_scheduled).
 WITH input AS (
     SELECT * FROM unnest(@ids::uuid[], @configs::jsonb[], @execute_ats::timestamptz[], @queue_ids::varchar[])
         AS t (id, config, execute_at, queue_id)
@@ -21,4 +22,5 @@ WITH input AS (
 SELECT (SELECT count(*) FROM inserted_jobs)
      + (SELECT count(*) FROM inserted_executions) * 0
      + (SELECT count(*) FROM inserted_events) * 0,
-       pg_notify('job_execution', @job_type)
+       CASE WHEN EXISTS (SELECT 1 FROM input WHERE execute_at <= @now) THEN pg_notify('job_execution', @job_type) END,
+       CASE WHEN EXISTS (SELECT 1 FROM input WHERE execute_at > @now) THEN pg_notify('job_scheduled', @job_type) END

@@ -1,0 +1,109 @@
+using Job.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Job.Scheduling;
+
+/// <summary>
+/// The scheduler of one job type, owned by the type's single <see cref="Grains.JobTypeGrain"/>
+/// activation: it sleeps on the application clock until the type's next job falls due, then wakes
+/// that type's pollers on every silo with one NOTIFY. A later due time written anywhere (spawn at,
+/// retry with backoff, reschedule) reaches it through the <c>job_scheduled</c> notification. It
+/// holds one timer per type, never one per job, so a million scheduled jobs cost no memory.
+/// </summary>
+/// <remarks>
+/// The invariant: every job due at or before <c>upTo</c> has been announced, by its writer (due at
+/// once) or by this scheduler, and the next wake is the earliest due time after <c>upTo</c>. One
+/// clock reading serves both the announcement and the next lookup, so nothing falls between them.
+/// </remarks>
+internal sealed partial class JobTypeScheduler(JobRuntime runtime, string jobType, ILogger logger) : IAsyncDisposable
+{
+    private readonly CancellationTokenSource _stop = new();
+    private readonly WakeSignal _changed = new();
+    private readonly string[] _types = [jobType];
+    private Task _loop = Task.CompletedTask;
+
+    /// <summary>Starts the loop on the thread pool; the first thing it does is announce what is due already.</summary>
+    public void Start() => _loop = Task.Run(() => RunAsync(_stop.Token), CancellationToken.None);
+
+    /// <summary>A job of the type got a due time that may be earlier than the one being waited for.</summary>
+    public void Changed() => _changed.Set();
+
+    private async Task RunAsync(CancellationToken ct)
+    {
+        var failures = new FailureStreak();
+        DateTimeOffset? upTo = null;
+        while (!ct.IsCancellationRequested)
+        {
+            _changed.Reset();
+            try
+            {
+                DateTimeOffset? next = null;
+                if (upTo is { } announced)
+                {
+                    next = await runtime.Queue.NextDueAsync(_types, announced, ct).ConfigureAwait(false);
+                }
+
+                var now = runtime.Clock.Now;
+                if (upTo is null || next <= now)
+                {
+                    // First round (this activation may follow a failed-over one), or jobs fell due.
+                    await runtime.Queue.NotifyDueAsync(jobType, now, ct).ConfigureAwait(false);
+                    upTo = now;
+                    failures.Reset();
+                    continue;
+                }
+
+                failures.Reset();
+                await WaitAsync(next, ct).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex)
+            {
+                if (failures.Fail())
+                {
+                    LogSchedulerFailed(jobType, failures.Count, ex);
+                }
+
+                try
+                {
+                    await Task.Delay(failures.Delay, ct).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+            }
+        }
+    }
+
+    // Until the next due time on the application clock, or a change; with nothing scheduled, only a change.
+    private async Task WaitAsync(DateTimeOffset? next, CancellationToken ct)
+    {
+        using var done = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var changed = _changed.WaitTask;
+        var wait = next is { } due
+            ? Task.WhenAny(changed, runtime.Clock.DelayUntil(due, done.Token))
+            : changed;
+        try
+        {
+            await wait.WaitAsync(ct).ConfigureAwait(false);
+        }
+        finally
+        {
+            await done.CancelAsync().ConfigureAwait(false);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync().ConfigureAwait(false);
+        await _loop.ConfigureAwait(false);
+        _stop.Dispose();
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The scheduler of job type {JobType} failed ({Failures} in a row); retrying. Pollers still look on their safety interval.")]
+    private partial void LogSchedulerFailed(string jobType, int failures, Exception exception);
+}
