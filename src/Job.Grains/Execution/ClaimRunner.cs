@@ -29,27 +29,20 @@ internal sealed partial class ClaimRunner(
         {
             LogNotRecorded(claim.Id, claim.JobType, ex);
             await HandBackAsync(claim, $"run not recorded: {ex.GetType().Name}").ConfigureAwait(false);
+            return;
         }
-        finally
-        {
-            ledger.Release(claim);
-        }
+
+        ledger.Release(claim);
     }
 
     /// <summary>The claim could not be handed to its job grain: give it back at once; never throws.</summary>
-    public async Task AbandonAsync(ClaimedJob claim, Exception reason)
+    public Task AbandonAsync(ClaimedJob claim, Exception reason)
     {
-        try
-        {
-            LogNotDispatched(claim.Id, claim.JobType, reason);
-            await HandBackAsync(claim, $"dispatch failed: {reason.GetType().Name}").ConfigureAwait(false);
-        }
-        finally
-        {
-            ledger.Release(claim);
-        }
+        LogNotDispatched(claim.Id, claim.JobType, reason);
+        return HandBackAsync(claim, $"dispatch failed: {reason.GetType().Name}");
     }
 
+    // Pending again and due now, so another silo (or this one) runs it; then out of the ledger.
     private async Task HandBackAsync(ClaimedJob claim, string reason)
     {
         try
@@ -62,6 +55,10 @@ internal sealed partial class ClaimRunner(
         catch (Exception ex)
         {
             LogHandBackFailed(claim.Id, ex);
+        }
+        finally
+        {
+            ledger.Release(claim);
         }
     }
 

@@ -2,6 +2,8 @@ using Job.Execution;
 using Job.Hosting;
 using Job.Storage;
 using Orleans.Concurrency;
+using Orleans.GrainDirectory;
+using Orleans.Placement;
 
 namespace Job.Grains;
 
@@ -12,17 +14,19 @@ namespace Job.Grains;
 /// notification when a job it waits for ends.
 /// </summary>
 /// <remarks>
-/// A stateless worker: activated on the silo that calls it and never registered in the grain
-/// directory. A run therefore never crosses the network and never waits on a directory partition
-/// held by a silo that is dead but not yet declared so (docs/architecture.md, decision 3, has the
-/// measurement). The fence against a stale run is the claim token every write presents, not
-/// single activation. Reentrant, so a run,
-/// many waiters and a cancel share the activation; the runner itself runs on the thread pool, so
-/// blocking or synchronous-over-async user code cannot stall the grain. The activation goes away as
-/// soon as it holds neither a run nor a waiter.
+/// Placed on the silo that calls it (<c>[PreferLocalPlacement]</c>) and registered only in that
+/// silo's <see cref="LocalRunDirectory"/>. A run therefore never crosses the network and never
+/// waits on a directory partition held by a silo that is dead but not yet declared so
+/// (docs/architecture.md, decision 3, has the measurement). There is at most one activation per
+/// job per silo; the fence against a stale run is the claim token every write presents, not
+/// single activation in the cluster. Reentrant, so a run, many waiters and a cancel share the
+/// activation; the runner itself runs on the thread pool, so blocking or synchronous-over-async
+/// user code cannot stall the grain. The activation goes away as soon as it holds neither a run
+/// nor a waiter.
 /// </remarks>
 [Reentrant]
-[StatelessWorker(1)]
+[PreferLocalPlacement]
+[GrainDirectory(GrainDirectoryName = LocalRunDirectory.Name)]
 [GrainType("job")]
 internal sealed class JobGrain(JobRuntime runtime, JobWaiters waiters, ClaimRunner runner) : Grain, IJobGrain, IJobExecutionGrain
 {

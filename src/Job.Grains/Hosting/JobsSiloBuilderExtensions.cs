@@ -5,6 +5,7 @@ using Job.Scheduling;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Orleans.Configuration;
+using Orleans.Runtime.Hosting;
 
 namespace Job;
 
@@ -53,6 +54,9 @@ public static class JobsSiloBuilderExtensions
         {
             builder.Configure<ClusterMembershipOptions>(o => o.ProbeTimeout = probeTimeout);
         }
+
+        // Job grains live where they are called; their directory is this silo's own.
+        builder.AddGrainDirectory(LocalRunDirectory.Name, (_, _) => new LocalRunDirectory());
 
         var services = builder.Services;
         services.AddSingleton(options);

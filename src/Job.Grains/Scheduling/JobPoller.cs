@@ -246,8 +246,8 @@ internal sealed partial class JobPoller(
         return claims.Count;
     }
 
-    // Hands the claim to its job grain on this silo (a local stateless worker: no directory, no
-    // network). The call returns once the run has started; the run releases the claim when it ends.
+    // Hands the claim to its job grain on this silo (placed locally, found in this silo's own
+    // directory: no call to another silo). The call returns once the run has started; the run releases the claim when it ends.
     private async Task DispatchAsync(ClaimedJob claim)
     {
         try
