@@ -19,6 +19,7 @@ namespace Job.Grains;
 /// cost the silos no memory.
 /// </summary>
 [GrainType("job-type")]
+[CollectionAgeLimit(AlwaysActive = true)] // the type's clock: idle collection must not stop it between reminder ticks
 internal sealed partial class JobTypeGrain(JobRuntime runtime, JobNotifications notifications, ILogger<JobTypeGrain> logger)
     : Grain, IJobTypeGrain, IJobTypeMaintenanceGrain, IRemindable
 {

@@ -20,8 +20,10 @@ public sealed record JobPollerConfig
     /// <summary>How long shutdown waits for running jobs before handing them back. Default 5 s.</summary>
     public TimeSpan ShutdownTimeout { get; init; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>The longest the poller sleeps without a notification or a due job (real time): a
-    /// safety net if a NOTIFY is lost, e.g. across a database restart. Default 5 s.</summary>
+    /// <summary>The longest the poller sleeps without a notification (real time): a safety net if a
+    /// NOTIFY is lost, e.g. across a database restart, or while a job type's scheduler (its
+    /// <c>JobTypeGrain</c>) moves to another silo after its own died; it bounds how late a due job
+    /// can start then. Default 5 s.</summary>
     public TimeSpan MaxPollInterval { get; init; } = TimeSpan.FromSeconds(5);
 
     /// <summary>Checks the values and throws with a message naming the first bad one.</summary>
