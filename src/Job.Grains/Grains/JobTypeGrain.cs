@@ -46,6 +46,7 @@ internal sealed partial class JobTypeGrain(JobRuntime runtime, JobNotifications 
         _schedulerSubscription = notifications.AttachScheduler(JobType.Name, scheduler.Changed);
         _scheduler = scheduler;
         scheduler.Start();
+        LogActivated(JobType.Name);
         return Task.CompletedTask;
     }
 
@@ -171,6 +172,9 @@ internal sealed partial class JobTypeGrain(JobRuntime runtime, JobNotifications 
         QueueId = row.QueueId,
         CreatedAt = now,
     };
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Job type {JobType}: its scheduler and maintenance run on this silo now.")]
+    private partial void LogActivated(string jobType);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Count} job(s) of type {JobType} are due since {OldestDue:O} or later and have waited more than {StaleAfter} unclaimed: is a silo running with this type registered? They wait, they are not lost.")]
     private partial void LogStalePending(long count, string jobType, DateTimeOffset? oldestDue, TimeSpan staleAfter);
