@@ -35,11 +35,18 @@ internal sealed partial class ClaimRunner(
         ledger.Release(claim);
     }
 
-    /// <summary>The claim could not be handed to its job grain: give it back at once; never throws.</summary>
-    public Task AbandonAsync(ClaimedJob claim, Exception reason)
+    /// <summary>The claim may not have reached its job grain: unless the grain took it (and runs it),
+    /// give it back at once; never throws.</summary>
+    public async Task AbandonAsync(ClaimedJob claim, string reason, Exception? exception)
     {
-        LogNotDispatched(claim.Id, claim.JobType, reason);
-        return HandBackAsync(claim, $"dispatch failed: {reason.GetType().Name}");
+        if (!ledger.TryTake(claim))
+        {
+            LogDispatchedAnyway(claim.Id, claim.JobType, reason, exception);
+            return;
+        }
+
+        LogNotDispatched(claim.Id, claim.JobType, reason, exception);
+        await HandBackAsync(claim, $"dispatch failed: {reason}").ConfigureAwait(false);
     }
 
     // Pending again and due now, so another silo (or this one) runs it; then out of the ledger.
@@ -65,8 +72,11 @@ internal sealed partial class ClaimRunner(
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} ({JobType}): its run could not be recorded; handing it back.")]
     private partial void LogNotRecorded(JobId jobId, string jobType, Exception exception);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} ({JobType}): the claim could not be handed to its job grain; handing it back.")]
-    private partial void LogNotDispatched(JobId jobId, string jobType, Exception exception);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} ({JobType}): the claim could not be handed to its job grain ({Reason}); handing it back.")]
+    private partial void LogNotDispatched(JobId jobId, string jobType, string reason, Exception? exception);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} ({JobType}): handing the claim to its job grain reported a failure ({Reason}), but the grain took it and runs it.")]
+    private partial void LogDispatchedAnyway(JobId jobId, string jobType, string reason, Exception? exception);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Handing back job {JobId} failed; its heartbeat will stop and it will be rescued.")]
     private partial void LogHandBackFailed(JobId jobId, Exception exception);

@@ -1,5 +1,6 @@
 using Job.Execution;
 using Job.Hosting;
+using Job.Scheduling;
 using Job.Storage;
 using Orleans.Concurrency;
 using Orleans.GrainDirectory;
@@ -28,7 +29,7 @@ namespace Job.Grains;
 [PreferLocalPlacement]
 [GrainDirectory(GrainDirectoryName = LocalRunDirectory.Name)]
 [GrainType("job")]
-internal sealed class JobGrain(JobRuntime runtime, JobWaiters waiters, ClaimRunner runner) : Grain, IJobGrain, IJobExecutionGrain
+internal sealed class JobGrain(JobRuntime runtime, JobWaiters waiters, ClaimLedger ledger, ClaimRunner runner) : Grain, IJobGrain, IJobExecutionGrain
 {
     // A backstop for a lost notification (e.g. across a database restart): waiters re-read this often.
     private static readonly TimeSpan s_recheck = TimeSpan.FromSeconds(1);
@@ -39,7 +40,7 @@ internal sealed class JobGrain(JobRuntime runtime, JobWaiters waiters, ClaimRunn
 
     private JobId Id => this.GetPrimaryKey();
 
-    public Task StartAsync(ClaimedJob claim)
+    public Task<bool> StartAsync(ClaimedJob claim)
     {
         ArgumentNullException.ThrowIfNull(claim);
         if (claim.Id != Id)
@@ -47,9 +48,18 @@ internal sealed class JobGrain(JobRuntime runtime, JobWaiters waiters, ClaimRunn
             throw new ArgumentException($"Job grain {Id} was handed a claim of job {claim.Id}.", nameof(claim));
         }
 
-        _running++;
+        if (!ledger.TryTake(claim))
+        {
+            return Task.FromResult(false);
+        }
+
+        if (_running++ == 0)
+        {
+            DelayDeactivation(Timeout.InfiniteTimeSpan); // the activation lives as long as its runs
+        }
+
         _ = RunAsync(claim);
-        return Task.CompletedTask;
+        return Task.FromResult(true);
     }
 
     private async Task RunAsync(ClaimedJob claim)
@@ -60,8 +70,11 @@ internal sealed class JobGrain(JobRuntime runtime, JobWaiters waiters, ClaimRunn
         }
         finally
         {
-            _running--;
-            DeactivateWhenUnused();
+            if (--_running == 0)
+            {
+                DelayDeactivation(TimeSpan.Zero);
+                DeactivateWhenUnused();
+            }
         }
     }
 

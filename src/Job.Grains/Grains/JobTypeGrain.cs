@@ -89,7 +89,7 @@ internal sealed partial class JobTypeGrain(JobRuntime runtime, JobNotifications 
     public Task ReceiveReminder(string reminderName, TickStatus status)
     {
         _reminderRegistered = true;
-        _scheduler?.Changed(); // a backstop for a lost notification: look at the next due time again
+        _scheduler?.Changed(null); // a backstop for a lost notification: announce, and look at the next due time again
         _timer ??= this.RegisterGrainTimer(MaintainAsync, new GrainTimerCreationOptions(MaintenancePeriod, MaintenancePeriod) { Interleave = true });
         return Task.CompletedTask;
     }

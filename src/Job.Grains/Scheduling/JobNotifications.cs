@@ -11,13 +11,14 @@ namespace Job.Scheduling;
 /// </summary>
 internal sealed class JobNotifications(JobWaiters waiters)
 {
-    private readonly ConcurrentDictionary<string, Action> _schedulers = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Action<DateTimeOffset?>> _schedulers = new(StringComparer.Ordinal);
     private Action<string?, DateTimeOffset?>? _poller;
 
-    /// <summary>Work may be due for a job type. Payload: the type, or "type due-up-to" from its scheduler.</summary>
+    /// <summary>Work may be due. Payload: "type due-up-to" (jobs of the type due up to that time), or
+    /// empty (anything may be due: a serial queue, whose next head may be of any type, moved on).</summary>
     public const string ExecutionChannel = "job_execution";
 
-    /// <summary>A job of a type was given a later due time (payload: the type).</summary>
+    /// <summary>A job of a type was given a later due time. Payload: "type earliest-due".</summary>
     public const string ScheduledChannel = "job_scheduled";
 
     /// <summary>An awaited job ended (payload: its id).</summary>
@@ -25,10 +26,12 @@ internal sealed class JobNotifications(JobWaiters waiters)
 
     /// <summary>The payload a scheduler sends: jobs of <paramref name="jobType"/> due up to <paramref name="upTo"/> may be claimed.</summary>
     public static string DuePayload(string jobType, DateTimeOffset upTo) =>
-        string.Create(CultureInfo.InvariantCulture, $"{jobType} {upTo.UtcTicks}");
+        string.Create(CultureInfo.InvariantCulture, $"{jobType} {(upTo - DateTimeOffset.UnixEpoch).Ticks / TicksPerMicrosecond}");
 
-    /// <summary>Reads an execution payload; job type names never contain a space.</summary>
-    public static (string? JobType, DateTimeOffset? UpTo) ParseExecution(string? payload)
+    /// <summary>Reads a payload of either channel: a job type and a time in Unix microseconds (the
+    /// SQL statements write them as <c>extract(epoch …) * 1000000</c>); job type names never contain
+    /// a space. Empty means any type; a missing or unreadable time is null.</summary>
+    public static (string? JobType, DateTimeOffset? At) Parse(string? payload)
     {
         var space = payload?.IndexOf(' ', StringComparison.Ordinal) ?? -1;
         if (space < 0)
@@ -36,32 +39,38 @@ internal sealed class JobNotifications(JobWaiters waiters)
             return (string.IsNullOrEmpty(payload) ? null : payload, null);
         }
 
-        return long.TryParse(payload.AsSpan(space + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var ticks)
-            ? (payload![..space], new DateTimeOffset(ticks, TimeSpan.Zero))
+        return long.TryParse(payload.AsSpan(space + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var micros)
+            && micros <= MaxMicros
+            ? (payload![..space], DateTimeOffset.UnixEpoch.AddTicks(micros * TicksPerMicrosecond))
             : (payload![..space], null);
     }
+
+    private const long TicksPerMicrosecond = TimeSpan.TicksPerMillisecond / 1000;
+    private static readonly long MaxMicros = (DateTimeOffset.MaxValue - DateTimeOffset.UnixEpoch).Ticks / TicksPerMicrosecond;
 
     /// <summary>The poller takes due-work notifications from now on (type null: anything may be due).</summary>
     public void AttachPoller(Action<string?, DateTimeOffset?> onDue) => Volatile.Write(ref _poller, onDue);
 
-    /// <summary>A type scheduler on this silo takes the type's later-work notifications until the returned handle is disposed.</summary>
-    public IDisposable AttachScheduler(string jobType, Action onChanged)
+    /// <summary>A type scheduler on this silo takes the type's later-work notifications (with the
+    /// earliest due time written, when known) until the returned handle is disposed.</summary>
+    public IDisposable AttachScheduler(string jobType, Action<DateTimeOffset?> onChanged)
     {
         _schedulers[jobType] = onChanged;
-        return new Detach(() => _schedulers.TryRemove(new KeyValuePair<string, Action>(jobType, onChanged)));
+        return new Detach(() => _schedulers.TryRemove(new KeyValuePair<string, Action<DateTimeOffset?>>(jobType, onChanged)));
     }
 
     public void OnExecution(string? payload)
     {
-        var (type, upTo) = ParseExecution(payload);
+        var (type, upTo) = Parse(payload);
         Volatile.Read(ref _poller)?.Invoke(type, upTo);
     }
 
     public void OnScheduled(string? payload)
     {
-        if (payload is not null && _schedulers.TryGetValue(payload, out var changed))
+        var (type, dueAt) = Parse(payload);
+        if (type is not null && _schedulers.TryGetValue(type, out var changed))
         {
-            changed();
+            changed(dueAt);
         }
     }
 
@@ -73,7 +82,7 @@ internal sealed class JobNotifications(JobWaiters waiters)
         Volatile.Read(ref _poller)?.Invoke(null, null);
         foreach (var changed in _schedulers.Values)
         {
-            changed();
+            changed(null);
         }
     }
 

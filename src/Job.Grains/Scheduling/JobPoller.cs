@@ -68,8 +68,11 @@ internal sealed partial class JobPoller(
         // ensured in the background.
         EnsureTypeGrains();
         notifications.AttachPoller(OnDue);
-        _background.Add(Task.Run(() => HeartbeatLoopAsync(_stopBackground.Token), CancellationToken.None));
-        _mainLoop = Task.Run(() => MainLoopAsync(_stopClaiming.Token), CancellationToken.None);
+        lock (_lifecycle)
+        {
+            _background.Add(Task.Run(() => HeartbeatLoopAsync(_stopBackground.Token), CancellationToken.None));
+            _mainLoop = Task.Run(() => MainLoopAsync(_stopClaiming.Token), CancellationToken.None);
+        }
         LogStarted(SiloName, string.Join(", ", _typeArray), runtime.Poller.MaxJobsPerProcess);
     }
 
@@ -250,13 +253,20 @@ internal sealed partial class JobPoller(
     // directory: no call to another silo). The call returns once the run has started; the run releases the claim when it ends.
     private async Task DispatchAsync(ClaimedJob claim)
     {
+        bool started;
         try
         {
-            await grains.GetGrain<IJobExecutionGrain>(claim.Id.Value).StartAsync(claim).ConfigureAwait(false);
+            started = await grains.GetGrain<IJobExecutionGrain>(claim.Id.Value).StartAsync(claim).ConfigureAwait(false);
         }
         catch (Exception ex)
         {
-            await runner.AbandonAsync(claim, ex).ConfigureAwait(false);
+            await runner.AbandonAsync(claim, ex.GetType().Name, ex).ConfigureAwait(false);
+            return;
+        }
+
+        if (!started)
+        {
+            await runner.AbandonAsync(claim, "its grain was placed on another silo", null).ConfigureAwait(false);
         }
     }
 

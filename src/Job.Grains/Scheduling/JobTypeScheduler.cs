@@ -14,6 +14,10 @@ namespace Job.Scheduling;
 /// The invariant: every job due at or before <c>upTo</c> has been announced, by its writer (due at
 /// once) or by this scheduler, and the next wake is the earliest due time after <c>upTo</c>. One
 /// clock reading serves both the announcement and the next lookup, so nothing falls between them.
+/// A write that commits late (a caller's long transaction, or a writer whose clock is behind) can
+/// bring a due time at or before <c>upTo</c>: its <c>job_scheduled</c> notification carries that
+/// time, and the scheduler announces again at once. A change of unknown time (a reconnect, the
+/// reminder's tick) is announced too.
 /// </remarks>
 internal sealed partial class JobTypeScheduler(JobRuntime runtime, string jobType, ILogger logger) : IAsyncDisposable
 {
@@ -22,11 +26,30 @@ internal sealed partial class JobTypeScheduler(JobRuntime runtime, string jobTyp
     private readonly string[] _types = [jobType];
     private Task _loop = Task.CompletedTask;
 
+    // The earliest due time among changes not yet looked at, in ticks: NoChange when there are none,
+    // UnknownTime when one came without a time.
+    private const long NoChange = long.MaxValue;
+    private const long UnknownTime = long.MinValue;
+    private long _changedAt = NoChange;
+
     /// <summary>Starts the loop on the thread pool; the first thing it does is announce what is due already.</summary>
     public void Start() => _loop = Task.Run(() => RunAsync(_stop.Token), CancellationToken.None);
 
-    /// <summary>A job of the type got a due time that may be earlier than the one being waited for.</summary>
-    public void Changed() => _changed.Set();
+    /// <summary>A job of the type got a later due time (<paramref name="dueAt"/>, or null when not
+    /// known), which may be earlier than the one being waited for.</summary>
+    public void Changed(DateTimeOffset? dueAt)
+    {
+        Offer(dueAt?.UtcTicks ?? UnknownTime);
+        _changed.Set();
+    }
+
+    private void Offer(long ticks)
+    {
+        long seen;
+        while ((seen = Volatile.Read(ref _changedAt)) > ticks && Interlocked.CompareExchange(ref _changedAt, ticks, seen) != seen)
+        {
+        }
+    }
 
     private async Task RunAsync(CancellationToken ct)
     {
@@ -35,6 +58,7 @@ internal sealed partial class JobTypeScheduler(JobRuntime runtime, string jobTyp
         while (!ct.IsCancellationRequested)
         {
             _changed.Reset();
+            var changedAt = Interlocked.Exchange(ref _changedAt, NoChange);
             try
             {
                 DateTimeOffset? next = null;
@@ -44,9 +68,10 @@ internal sealed partial class JobTypeScheduler(JobRuntime runtime, string jobTyp
                 }
 
                 var now = runtime.Clock.Now;
-                if (upTo is null || next <= now)
+                if (upTo is null || next <= now || changedAt <= upTo.Value.UtcTicks)
                 {
-                    // First round (this activation may follow a failed-over one), or jobs fell due.
+                    // First round (this activation may follow a failed-over one), jobs fell due, or a
+                    // change brought a due time already announced past (or of unknown time).
                     await runtime.Queue.NotifyDueAsync(jobType, now, ct).ConfigureAwait(false);
                     upTo = now;
                     failures.Reset();
@@ -62,6 +87,7 @@ internal sealed partial class JobTypeScheduler(JobRuntime runtime, string jobTyp
             }
             catch (Exception ex)
             {
+                Offer(changedAt); // not looked at: keep it for the next round
                 if (failures.Fail())
                 {
                     LogSchedulerFailed(jobType, failures.Count, ex);

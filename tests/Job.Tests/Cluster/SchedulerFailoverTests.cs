@@ -57,7 +57,7 @@ public sealed class SchedulerFailoverTests(DatabaseFixture db, ITestOutputHelper
 
         // Nothing started before it was due (the database's clock and the spawner's are this host's).
         Assert.All(runs, r => Assert.True(r.Started >= r.Due.AddMilliseconds(-50), $"a job due at {r.Due:O} started at {r.Started:O}"));
-        Assert.Equal(1, takeover);
+        Assert.True(takeover >= 1);
 
         Assert.True(await ClusterHarness.EventuallyAsync(() => cluster.AllCompletedAsync(jobs), TimeSpan.FromSeconds(30)), "not all jobs completed");
         var end = await cluster.EndStateAsync();

@@ -22,6 +22,7 @@ public sealed class LocalRunDirectoryTests
         var second = Address(grain);
         Assert.Equal(first, await directory.Register(first));
         Assert.Equal(first, await directory.Register(second)); // an existing entry is not overridden
+        Assert.Equal(first, await directory.Register(second, Address(grain))); // nor replaced by naming another
         Assert.Equal(second, await directory.Register(second, first)); // unless it is the one replaced
         Assert.Equal(second, await directory.Lookup(grain));
 

@@ -115,6 +115,35 @@ public sealed class GrainRuntimeTests(DatabaseFixture db) : IClassFixture<Databa
     }
 
     [Fact]
+    public async Task A_job_committed_after_the_scheduler_announced_past_its_due_time_still_starts()
+    {
+        var (clock, controller) = ClockHandle.Artificial(ArtificialClockConfig.Manual());
+        var start = clock.Now;
+        await using var harness = new JobsHarness(db.ConnectionString);
+        var jobs = await harness.StartAsync(b => b.Clock(clock)
+            .PollerConfig(new JobPollerConfig { MaxPollInterval = TimeSpan.FromHours(1), ShutdownTimeout = TimeSpan.FromSeconds(2) }));
+        var spawner = jobs.AddInitializer(TestInitializer.Completing(NewType("late-commit")));
+        await jobs.StartPollAsync();
+
+        // A job due at +10 s, spawned in the caller's transaction, which stays open …
+        await using var connection = new NpgsqlConnection(db.ConnectionString);
+        await connection.OpenAsync();
+        await using var tx = await connection.BeginTransactionAsync();
+        var late = await spawner.SpawnAtAsync(tx, JobId.New(), new TestConfig(1), start.AddSeconds(10));
+
+        // … while one due at +15 s commits and runs: the scheduler announces everything up to then.
+        var other = await spawner.SpawnAtAsync(JobId.New(), new TestConfig(2), start.AddSeconds(15));
+        await JobsHarness.EventuallyAsync(() => Task.FromResult(controller.PendingWakeCount), n => n >= 1);
+        await controller.AdvanceAsync(TimeSpan.FromSeconds(20));
+        Assert.True((await JobsHarness.EventuallyAsync(() => jobs.FindAsync(other.Id), j => j.Completed)).Completed);
+        await Assert.ThrowsAsync<JobNotFoundException>(() => jobs.FindAsync(late.Id)); // not committed yet
+
+        // The commit brings a due time the scheduler had already announced past: it announces again.
+        await tx.CommitAsync();
+        Assert.True((await JobsHarness.EventuallyAsync(() => jobs.FindAsync(late.Id), j => j.Completed)).Completed);
+    }
+
+    [Fact]
     public async Task When_the_silo_holding_a_type_grain_leaves_another_silo_takes_over_its_scheduling()
     {
         var (clock, controller) = ClockHandle.Artificial(ArtificialClockConfig.Manual());

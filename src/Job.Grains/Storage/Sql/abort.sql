@@ -16,4 +16,4 @@ WITH input AS (
     ORDER BY moved.id, e.ord
     RETURNING job_id
 )
-SELECT moved.id, (SELECT count(*) FROM events) * 0, pg_notify('job_execution', moved.job_type) FROM moved
+SELECT moved.id, (SELECT count(*) FROM events) * 0, pg_notify('job_execution', moved.job_type || ' ' || (extract(epoch FROM @now::timestamptz) * 1000000)::bigint) FROM moved

@@ -11,5 +11,5 @@ WITH done AS (
 )
 SELECT count(*), (SELECT count(*) FROM events) * 0,
        (SELECT count(pg_notify('job_terminal', finished.id::text)) FROM finished WHERE finished.awaited),
-       count(CASE WHEN queue_id IS NOT NULL THEN pg_notify('job_execution', job_type) END)
+       count(CASE WHEN queue_id IS NOT NULL THEN pg_notify('job_execution', '') END) -- the queue's next head may be of any type
 FROM done

@@ -19,6 +19,6 @@ WITH input AS (
 )
 SELECT done.id,
        (SELECT count(*) FROM events) * 0 AS written,
-       CASE WHEN done.queue_id IS NOT NULL THEN pg_notify('job_execution', done.job_type) END,
+       CASE WHEN done.queue_id IS NOT NULL THEN pg_notify('job_execution', '') END, -- the queue's next head may be of any type
        CASE WHEN finished.awaited THEN pg_notify('job_terminal', done.id::text) END
 FROM done JOIN finished ON finished.id = done.id

@@ -1,5 +1,6 @@
 -- The runner asked to run again at @at: back to pending with the attempt counter at 1. A later due
--- time wakes the type's scheduler; a serial queue may now have another head, so its pollers wake too.
+-- time wakes the type's scheduler; a serial queue may now have another head, of any type, so every
+-- poller looks (payload ''). Times in payloads are Unix microseconds.
 WITH moved AS (
     UPDATE job_executions
     SET state = 'pending', execute_at = @at, attempt = 1, claim_token = NULL, claimed_by = NULL,
@@ -14,6 +15,7 @@ WITH moved AS (
     ORDER BY e.ord
     RETURNING job_id
 )
-SELECT count(*), (SELECT count(*) FROM events), count(CASE WHEN @at <= @now OR queue_id IS NOT NULL THEN pg_notify('job_execution', job_type) END),
-       count(CASE WHEN @at > @now THEN pg_notify('job_scheduled', job_type) END)
+SELECT count(*), (SELECT count(*) FROM events), count(CASE WHEN queue_id IS NOT NULL THEN pg_notify('job_execution', '') END),
+       count(CASE WHEN @at <= @now THEN pg_notify('job_execution', job_type || ' ' || (extract(epoch FROM @at::timestamptz) * 1000000)::bigint) END),
+       count(CASE WHEN @at > @now THEN pg_notify('job_scheduled', job_type || ' ' || (extract(epoch FROM @at::timestamptz) * 1000000)::bigint) END)
 FROM moved

@@ -18,4 +18,4 @@ WITH moved AS (
     ORDER BY moved.id, e.ord
     RETURNING job_id
 )
-SELECT moved.id, moved.job_type, (SELECT count(*) FROM events) * 0, pg_notify('job_execution', moved.job_type) FROM moved
+SELECT moved.id, moved.job_type, (SELECT count(*) FROM events) * 0, pg_notify('job_execution', moved.job_type || ' ' || (extract(epoch FROM @now::timestamptz) * 1000000)::bigint) FROM moved

@@ -1,6 +1,7 @@
 -- A run failed and may run again: back to pending at the backoff time, with the retry window
 -- recorded for the attempt-counter reset, and the error in the history. A later due time wakes the
--- type's scheduler; a serial queue may now have another head, so its pollers wake too.
+-- type's scheduler; a serial queue may now have another head, of any type, so every poller looks
+-- (payload ''). Times in payloads are Unix microseconds.
 WITH moved AS (
     UPDATE job_executions
     SET state = 'pending', execute_at = @retry_at, attempt = @next_attempt, claim_token = NULL, claimed_by = NULL,
@@ -21,6 +22,7 @@ WITH moved AS (
     ORDER BY e.ord
     RETURNING job_id
 )
-SELECT count(*), (SELECT count(*) FROM noted) + (SELECT count(*) FROM events) * 0, count(CASE WHEN @retry_at <= @now OR queue_id IS NOT NULL THEN pg_notify('job_execution', job_type) END),
-       count(CASE WHEN @retry_at > @now THEN pg_notify('job_scheduled', job_type) END)
+SELECT count(*), (SELECT count(*) FROM noted) + (SELECT count(*) FROM events) * 0, count(CASE WHEN queue_id IS NOT NULL THEN pg_notify('job_execution', '') END),
+       count(CASE WHEN @retry_at <= @now THEN pg_notify('job_execution', job_type || ' ' || (extract(epoch FROM @retry_at::timestamptz) * 1000000)::bigint) END),
+       count(CASE WHEN @retry_at > @now THEN pg_notify('job_scheduled', job_type || ' ' || (extract(epoch FROM @retry_at::timestamptz) * 1000000)::bigint) END)
 FROM moved

@@ -1,6 +1,7 @@
 -- Spawns a batch of jobs of one type in one statement: the job rows, their queue rows and the
 -- first history events. NOTIFY is delivered on commit only: jobs due now wake the pollers
--- (job_execution), jobs due later wake the type's scheduler (job_scheduled).
+-- (job_execution, with the latest of their due times), jobs due later the type's scheduler
+-- (job_scheduled, with the earliest). Times in payloads are Unix microseconds.
 WITH input AS (
     SELECT * FROM unnest(@ids::uuid[], @configs::jsonb[], @execute_ats::timestamptz[], @queue_ids::varchar[])
         AS t (id, config, execute_at, queue_id)
@@ -18,9 +19,16 @@ WITH input AS (
     FROM input CROSS JOIN (VALUES (1, 'initialized', NULL::int), (2, 'execution_scheduled', 1)) AS e (ord, event_type, attempt)
     ORDER BY e.ord
     RETURNING job_id
+), due AS (
+    SELECT max(execute_at) FILTER (WHERE execute_at <= @now) AS now_up_to,
+           min(execute_at) FILTER (WHERE execute_at > @now) AS later
+    FROM input
 )
 SELECT (SELECT count(*) FROM inserted_jobs)
      + (SELECT count(*) FROM inserted_executions) * 0
      + (SELECT count(*) FROM inserted_events) * 0,
-       CASE WHEN EXISTS (SELECT 1 FROM input WHERE execute_at <= @now) THEN pg_notify('job_execution', @job_type) END,
-       CASE WHEN EXISTS (SELECT 1 FROM input WHERE execute_at > @now) THEN pg_notify('job_scheduled', @job_type) END
+       CASE WHEN due.now_up_to IS NOT NULL
+            THEN pg_notify('job_execution', @job_type || ' ' || (extract(epoch FROM due.now_up_to) * 1000000)::bigint) END,
+       CASE WHEN due.later IS NOT NULL
+            THEN pg_notify('job_scheduled', @job_type || ' ' || (extract(epoch FROM due.later) * 1000000)::bigint) END
+FROM due
