@@ -66,6 +66,37 @@ public sealed class ClockHandle
     }
 
     /// <summary>
+    /// The runtime's sleep: returns when any of <paramref name="signals"/> completes, this clock
+    /// reads <paramref name="due"/> (if given), or <paramref name="realTimeLimit"/> passes on real
+    /// time (if given), whichever comes first; the timers it started are stopped on return.
+    /// </summary>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    internal async Task WaitAnyAsync(DateTimeOffset? due, TimeSpan? realTimeLimit, CancellationToken cancellationToken, params Task[] signals)
+    {
+        using var timers = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var waits = new List<Task>(signals.Length + 2);
+        waits.AddRange(signals);
+        if (due is { } at)
+        {
+            waits.Add(DelayUntil(at, timers.Token));
+        }
+
+        if (realTimeLimit is { } limit)
+        {
+            waits.Add(Task.Delay(limit, timers.Token));
+        }
+
+        try
+        {
+            await Task.WhenAny(waits).WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            await timers.CancelAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
     /// Waits until this clock reads at least <paramref name="due"/>. Re-checks after each wake,
     /// so it stays correct when an artificial clock is set backwards or a real timer fires early,
     /// and splits waits longer than a timer can express.

@@ -274,24 +274,13 @@ internal sealed partial class JobPoller(
     // clock has not reached yet, or maxWait on real time.
     private async Task WaitAsync(DateTimeOffset? nextDue, TimeSpan maxWait, CancellationToken ct)
     {
-        using var done = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        var waits = new List<Task>(4) { _wake.WaitTask, ledger.RoomFreed.WaitTask, Task.Delay(maxWait, done.Token) };
-        if (nextDue is { } due)
-        {
-            waits.Add(runtime.Clock.DelayUntil(due, done.Token));
-        }
-
         try
         {
-            await Task.WhenAny(waits).WaitAsync(ct).ConfigureAwait(false);
+            await runtime.Clock.WaitAnyAsync(nextDue, maxWait, ct, _wake.WaitTask, ledger.RoomFreed.WaitTask).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {
             // stopping
-        }
-        finally
-        {
-            await done.CancelAsync().ConfigureAwait(false);
         }
     }
 

@@ -79,7 +79,10 @@ internal sealed partial class JobTypeScheduler(JobRuntime runtime, string jobTyp
                 }
 
                 failures.Reset();
-                await WaitAsync(next, ct).ConfigureAwait(false);
+
+                // Until the next due time on the application clock, or a change; with nothing
+                // scheduled, only a change.
+                await runtime.Clock.WaitAnyAsync(next, null, ct, _changed.WaitTask).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested)
             {
@@ -102,24 +105,6 @@ internal sealed partial class JobTypeScheduler(JobRuntime runtime, string jobTyp
                     return;
                 }
             }
-        }
-    }
-
-    // Until the next due time on the application clock, or a change; with nothing scheduled, only a change.
-    private async Task WaitAsync(DateTimeOffset? next, CancellationToken ct)
-    {
-        using var done = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        var changed = _changed.WaitTask;
-        var wait = next is { } due
-            ? Task.WhenAny(changed, runtime.Clock.DelayUntil(due, done.Token))
-            : changed;
-        try
-        {
-            await wait.WaitAsync(ct).ConfigureAwait(false);
-        }
-        finally
-        {
-            await done.CancelAsync().ConfigureAwait(false);
         }
     }
 
