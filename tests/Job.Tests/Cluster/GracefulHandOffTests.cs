@@ -14,8 +14,8 @@ public sealed class GracefulHandOffTests(DatabaseFixture db, ITestOutputHelper o
     public async Task A_silo_stopped_with_sigterm_hands_its_running_jobs_to_the_others()
     {
         await using var cluster = await ClusterHarness.CreateAsync(await db.CreateDatabaseAsync(), output);
-        // A 1 s shutdown timeout against 4-5 s jobs: the runs of the wave that started just before SIGTERM
-        // cannot finish in time and are handed back; older ones may finish within the timeout.
+        // A 1 s shutdown timeout against 4-5 s jobs: a run that started just before SIGTERM cannot
+        // finish in time and is handed back; older ones may finish within the timeout.
         var settings = new Dictionary<string, string>
         {
             ["JOB_TEST_MAX_JOBS"] = "8",
@@ -27,11 +27,18 @@ public sealed class GracefulHandOffTests(DatabaseFixture db, ITestOutputHelper o
 
         const int jobs = 48;
         await cluster.SpawnWorkAsync(jobs, i => new CrashConfig(DurationMs: 4_000 + (i % 3) * 500));
-        // Let the victim get into its second wave, so its runs are at different stages.
+        // SIGTERM once the victim is past its first wave (runs at different stages) and one of its runs
+        // started less than 1 s ago: that run needs 3 s more, so it cannot finish within the 1 s
+        // shutdown timeout and must be handed back. (Waiting a fixed time
+        // instead failed on a loaded CI machine: every run still going at SIGTERM was about to end.)
         Assert.True(await ClusterHarness.EventuallyAsync(
-            async () => await cluster.ScalarAsync<long>("SELECT count(*) FROM test_runs WHERE silo = @s", ("s", victim.Address!)) >= 12,
-            TimeSpan.FromSeconds(30)));
-        await Task.Delay(TimeSpan.FromMilliseconds(700));
+            async () => await cluster.ScalarAsync<bool>("""
+                SELECT (SELECT count(*) FROM test_runs WHERE silo = @s) >= 9
+                   AND EXISTS (SELECT 1 FROM test_runs WHERE silo = @s AND finished_at IS NULL
+                                 AND started_at > now() - interval '1 second')
+                """, ("s", victim.Address!)),
+            TimeSpan.FromSeconds(60), TimeSpan.FromMilliseconds(50)),
+            "the victim never had a fresh run after its first wave");
         var running = await cluster.ScalarAsync<long>("SELECT count(*) FROM job_executions WHERE claimed_by = @s", ("s", victim.Address!));
         cluster.Log($"SIGTERM {victim.Label} while it runs {running} job(s)");
         var termAt = DateTime.UtcNow;
