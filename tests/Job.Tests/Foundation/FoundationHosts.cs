@@ -62,7 +62,8 @@ internal sealed class FoundationHosts : IAsyncDisposable
         _hosts.Remove(host);
         try
         {
-            await host.StopAsync(TimeSpan.FromSeconds(15)).ConfigureAwait(false);
+            // Generous: a stop cut short is not graceful, and the tests assert the silo left as Dead.
+            await host.StopAsync(TimeSpan.FromSeconds(60)).ConfigureAwait(false);
         }
         finally
         {

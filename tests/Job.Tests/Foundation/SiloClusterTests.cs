@@ -56,7 +56,7 @@ public sealed class SiloClusterTests(DatabaseFixture db) : IClassFixture<Databas
         var client = await _hosts.StartClientAsync(cs, clusterId, serviceId);
         var management = client.Services.GetRequiredService<IClusterClient>().GetGrain<IManagementGrain>(0);
         var hosts = await FoundationHosts.EventuallyAsync(
-            () => management.GetHosts(onlyActive: true), h => h.Count == 2, TimeSpan.FromSeconds(10));
+            () => management.GetHosts(onlyActive: true), h => h.Count == 2, TimeSpan.FromSeconds(30));
         Assert.Equal(addresses, hosts.Keys.ToHashSet());
         Assert.All(hosts.Values, s => Assert.Equal(SiloStatus.Active, s));
         Assert.Equal(2L, await FoundationHosts.ScalarAsync<long>(
@@ -73,7 +73,7 @@ public sealed class SiloClusterTests(DatabaseFixture db) : IClassFixture<Databas
         await _hosts.StopAsync(leaving);
         Assert.Equal(Dead, await StatusAsync(cs, clusterId, leavingAddress));
         hosts = await FoundationHosts.EventuallyAsync(
-            () => management.GetHosts(onlyActive: true), h => h.Count == 1, TimeSpan.FromSeconds(10));
+            () => management.GetHosts(onlyActive: true), h => h.Count == 1, TimeSpan.FromSeconds(30));
         Assert.Equal([silos[0].Services.GetRequiredService<ILocalSiloDetails>().SiloAddress], hosts.Keys);
     }
 

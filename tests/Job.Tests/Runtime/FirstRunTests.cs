@@ -14,7 +14,7 @@ public sealed class FirstRunTests(DatabaseFixture db) : IClassFixture<DatabaseFi
         await jobs.StartPollAsync();
 
         var job = await spawner.SpawnAsync(JobId.New(), new TestConfig(42));
-        var found = await JobsHarness.EventuallyAsync(() => jobs.FindAsync(job.Id), j => j.Completed, TimeSpan.FromSeconds(5));
+        var found = await JobsHarness.EventuallyAsync(() => jobs.FindAsync(job.Id), j => j.Completed, TimeSpan.FromSeconds(30));
 
         Assert.True(found.Completed);
         Assert.Equal(JobTerminalState.Completed, found.TerminalState);

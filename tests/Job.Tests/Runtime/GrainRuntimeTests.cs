@@ -164,8 +164,8 @@ public sealed class GrainRuntimeTests(DatabaseFixture db) : IClassFixture<Databa
         await silos[holder].ShutdownAsync();
 
         // The survivor's membership sees the silo gone and reactivates the type's grain at once,
-        // not at the reminder's next tick.
-        Assert.Equal(0, await JobsHarness.EventuallyAsync(() => TypeGrainHolderAsync([silos[survivor]], type), h => h == 0));
+        // not at the reminder's next tick (1 min; 30 s leaves a loaded machine room and stays inside it).
+        Assert.Equal(0, await JobsHarness.EventuallyAsync(() => TypeGrainHolderAsync([silos[survivor]], type), h => h == 0, TimeSpan.FromSeconds(30)));
         var job = await spawners[survivor].SpawnAtAsync(JobId.New(), new TestConfig(), clock.Now.AddSeconds(30));
         await JobsHarness.EventuallyAsync(() => Task.FromResult(controller.PendingWakeCount), n => n >= 1);
         await controller.AdvanceAsync(TimeSpan.FromSeconds(31));

@@ -19,9 +19,10 @@ public sealed class JobsHarness(string connectionString) : IAsyncDisposable
         return jobs;
     }
 
+    // Positive waits only: a generous default, since it costs time only when the wait fails (loaded CI).
     public static async Task<T> EventuallyAsync<T>(Func<Task<T>> probe, Func<T, bool> done, TimeSpan? within = null)
     {
-        var deadline = DateTime.UtcNow + (within ?? TimeSpan.FromSeconds(15));
+        var deadline = DateTime.UtcNow + (within ?? TimeSpan.FromSeconds(30));
         while (true)
         {
             var value = await probe();
@@ -32,6 +33,16 @@ public sealed class JobsHarness(string connectionString) : IAsyncDisposable
 
             await Task.Delay(25);
         }
+    }
+
+    /// <summary>Waits until the job's history holds <paramref name="count"/> execution_scheduled events, so
+    /// its next due time is written: a run is recorded before its outcome reads the clock, so advancing an
+    /// artificial clock earlier would move that due time.</summary>
+    public static async Task WaitScheduledAsync(Jobs jobs, JobId id, int count)
+    {
+        static int Scheduled(Job job) => job.Events.Count(e => e.Type == JobEventTypes.ExecutionScheduled);
+        var found = await EventuallyAsync(() => jobs.FindAsync(id), j => Scheduled(j) >= count);
+        Assert.True(Scheduled(found) >= count, $"job {id} has {Scheduled(found)} execution_scheduled events, not {count}");
     }
 
     public async ValueTask DisposeAsync()

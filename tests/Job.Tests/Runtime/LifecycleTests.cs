@@ -60,7 +60,7 @@ public sealed class LifecycleTests(DatabaseFixture db) : IClassFixture<DatabaseF
         await second.StartPollAsync();
 
         var shutdown = first.ShutdownAsync();
-        await tokenSeen.Task.WaitAsync(TimeSpan.FromSeconds(5)); // runners are told first
+        await tokenSeen.Task.WaitAsync(TimeSpan.FromSeconds(30)); // runners are told first
         var found = await JobsHarness.EventuallyAsync(() => second.FindAsync(job.Id), j => j.Completed);
         Assert.Equal(JobTerminalState.Completed, found.TerminalState);
         Assert.Single(finisher.Runs);
@@ -103,7 +103,8 @@ public sealed class LifecycleTests(DatabaseFixture db) : IClassFixture<DatabaseF
     {
         var (clock, controller) = ClockHandle.Artificial(ArtificialClockConfig.Manual());
         await using var harness = new JobsHarness(db.ConnectionString);
-        var jobs = await harness.StartAsync(b => b.Clock(clock).PollerConfig(new JobPollerConfig { JobLostInterval = TimeSpan.FromSeconds(1) }));
+        // 3 s, not 1 s: a starved process must not miss a real heartbeat deadline (a spurious job_lost).
+        var jobs = await harness.StartAsync(b => b.Clock(clock).PollerConfig(new JobPollerConfig { JobLostInterval = TimeSpan.FromSeconds(3) }));
         var release = new TaskCompletionSource();
         var init = new TestInitializer(NewType("live"), async (_, _, _) =>
         {
@@ -116,7 +117,7 @@ public sealed class LifecycleTests(DatabaseFixture db) : IClassFixture<DatabaseF
         await JobsHarness.EventuallyAsync(() => Task.FromResult(init.Runs.Count), n => n == 1);
 
         await controller.AdvanceAsync(TimeSpan.FromHours(2));
-        await Task.Delay(2500); // more than two real lost intervals; heartbeats keep it alive
+        await Task.Delay(7000); // more than two real lost intervals; heartbeats keep it alive
         release.SetResult();
 
         var found = await JobsHarness.EventuallyAsync(() => jobs.FindAsync(job.Id), j => j.Completed);

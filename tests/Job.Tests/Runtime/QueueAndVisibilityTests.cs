@@ -62,7 +62,7 @@ public sealed class QueueAndVisibilityTests(DatabaseFixture db) : IClassFixture<
 
         var warning = await JobsHarness.EventuallyAsync(
             () => Task.FromResult(logs.Entries.FirstOrDefault(e => e.Level == LogLevel.Warning && e.Message.Contains(missing))),
-            e => e.Message is not null, TimeSpan.FromSeconds(10));
+            e => e.Message is not null, TimeSpan.FromSeconds(30));
         Assert.NotNull(warning.Message);
         Assert.Contains("is a silo running with this type registered", warning.Message);
         var snapshot = await jobs.GrainFactory.GetGrain<IJobGrain>(spawned.Id.Value).GetSnapshotAsync();

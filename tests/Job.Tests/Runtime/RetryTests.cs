@@ -25,12 +25,13 @@ public sealed class RetryTests(DatabaseFixture db) : IClassFixture<DatabaseFixtu
         await jobs.StartPollAsync();
         var job = await spawner.SpawnAsync(JobId.New(), new TestConfig());
 
-        await JobsHarness.EventuallyAsync(() => Task.FromResult(init.Runs.Count), n => n == 1);
+        await JobsHarness.WaitScheduledAsync(jobs, job.Id, 2); // retry written at start + 10 s before the clock moves
         await Task.Delay(300);
         Assert.Single(init.Runs); // the retry waits for the application clock
 
         await controller.AdvanceAsync(TimeSpan.FromSeconds(10));
         await JobsHarness.EventuallyAsync(() => Task.FromResult(init.Runs.Count), n => n == 2);
+        await JobsHarness.WaitScheduledAsync(jobs, job.Id, 3);
         await controller.AdvanceAsync(TimeSpan.FromSeconds(19));
         await Task.Delay(300);
         Assert.Equal(2, init.Runs.Count); // second backoff is 20 s, not 19
@@ -96,7 +97,8 @@ public sealed class RetryTests(DatabaseFixture db) : IClassFixture<DatabaseFixtu
             return state < 2 ? throw new InvalidOperationException("not yet") : JobCompletion.Complete();
         })
         {
-            RetryOnErrorSettings = new RetrySettings { MinBackoff = TimeSpan.FromMilliseconds(400), BackoffJitterPct = 0 /* well above the time a wake-up takes, so no healthy-gap reset */ },
+            // No healthy-gap reset however late a loaded machine runs a retry (3 x 400 ms by default).
+            RetryOnErrorSettings = new RetrySettings { MinBackoff = TimeSpan.FromMilliseconds(400), BackoffJitterPct = 0, AttemptResetAfterBackoffMultiples = 1000 },
         };
         var spawner = jobs.AddInitializer(init);
         await jobs.StartPollAsync();
@@ -133,11 +135,13 @@ public sealed class RetryTests(DatabaseFixture db) : IClassFixture<DatabaseFixtu
         await jobs.StartPollAsync();
         var job = await spawner.SpawnAsync(JobId.New(), new TestConfig());
 
-        await JobsHarness.EventuallyAsync(() => Task.FromResult(init.Runs.Count), n => n == 1);
+        // Each advance waits until the run's outcome (retry, reschedule) is written on the clock as it was.
+        await JobsHarness.WaitScheduledAsync(jobs, job.Id, 2);
         await controller.AdvanceAsync(TimeSpan.FromSeconds(1));
         await JobsHarness.EventuallyAsync(() => Task.FromResult(init.Runs.Count), n => n == 2);
         for (var expected = 3; expected <= 4; expected++)
         {
+            await JobsHarness.WaitScheduledAsync(jobs, job.Id, expected);
             await Task.Delay(200);
             Assert.Equal(expected - 1, init.Runs.Count);
             await controller.AdvanceAsync(TimeSpan.FromMinutes(5));
