@@ -23,6 +23,16 @@ public sealed class SchedulerFailoverTests(DatabaseFixture db, ITestOutputHelper
         var victim = silos.Single(s => s.HasLine(SchedulerLine));
         var survivor = silos.Single(s => s != victim);
 
+        // The type's reminder ticks on a fixed grid (its start time plus whole periods), and the survivor
+        // would also restore the scheduler at the next tick. Kill just after a tick, so the next one is
+        // 45 s or more away: a takeover before it can only come from the membership path.
+        var reminder = await ReminderGridAsync(cluster);
+        var untilTick = NextTick(reminder, DateTimeOffset.UtcNow) - DateTimeOffset.UtcNow;
+        if (untilTick < TimeSpan.FromSeconds(45))
+        {
+            await Task.Delay(untilTick + TimeSpan.FromSeconds(1));
+        }
+
         // Due from 5 s to 43 s ahead: some fall due before the dead silo is declared dead (about
         // 10 s), the rest after the survivor took the scheduler over.
         const int jobs = 20;
@@ -39,6 +49,10 @@ public sealed class SchedulerFailoverTests(DatabaseFixture db, ITestOutputHelper
             async () => await cluster.ScalarAsync<long>("SELECT count(DISTINCT job_id) FROM test_runs") == jobs, TimeSpan.FromSeconds(90), TimeSpan.FromMilliseconds(100)),
             $"not every scheduled job ran: {await cluster.ScalarAsync<long>("SELECT count(DISTINCT job_id) FROM test_runs")} of {jobs}");
         Assert.True(survivor.HasLine(SchedulerLine), "the survivor never took the scheduler over");
+        var takenOverAt = new DateTimeOffset(survivor.Lines.First(l => l.Line.Contains(SchedulerLine, StringComparison.Ordinal)).At, TimeSpan.Zero);
+        var reminderTick = NextTick(reminder, killedAt);
+        Assert.True(takenOverAt < reminderTick.AddSeconds(-1),
+            $"the scheduler came back at {takenOverAt:O}, not before the reminder's tick at {reminderTick:O}: the membership path did not restore it");
 
         var runs = new List<(DateTimeOffset Due, DateTimeOffset Started)>();
         foreach (var (spec, at) in specs.Zip(due))
@@ -51,7 +65,8 @@ public sealed class SchedulerFailoverTests(DatabaseFixture db, ITestOutputHelper
         var takeover = survivor.CountLines(l => l.Contains(SchedulerLine, StringComparison.Ordinal));
         var report = $"SCHEDULER FAILOVER kill -9 at +{(killedAt - start).TotalSeconds:F1}s; start lag per job (ms, in due order): " +
                      string.Join(", ", lags.Select(l => l.ToString("F0", System.Globalization.CultureInfo.InvariantCulture))) +
-                     $"; jobs due after +15 s: max lag {lags.Skip(5).Max():F0} ms";
+                     $"; jobs due after +15 s: max lag {lags.Skip(5).Max():F0} ms; scheduler back {(takenOverAt - killedAt).TotalSeconds:F1} s after the kill, " +
+                     $"{(reminderTick - takenOverAt).TotalSeconds:F0} s before the reminder's tick";
         cluster.Log(report);
         File.AppendAllText(Path.Combine(AppContext.BaseDirectory, "scheduler-failover-report.txt"), $"{DateTime.UtcNow:O} {report}{Environment.NewLine}");
 
@@ -63,5 +78,29 @@ public sealed class SchedulerFailoverTests(DatabaseFixture db, ITestOutputHelper
         var end = await cluster.EndStateAsync();
         Assert.Equal(jobs, end.JobCompletedEvents);
         Assert.Equal(0, end.JobsCompletedTwice);
+    }
+
+    // The maintenance reminder of crash.work as stored by the reminder table (registered when the type
+    // grain first activates): its first tick and its period.
+    private static async Task<(DateTimeOffset Start, TimeSpan Period)> ReminderGridAsync(ClusterHarness cluster)
+    {
+        const string Where = "FROM orleans_reminders WHERE reminder_name = 'job-type-maintenance' AND grain_id LIKE '%crash.work'";
+        Assert.True(await ClusterHarness.EventuallyAsync(async () => await cluster.ScalarAsync<long>($"SELECT count(*) {Where}") == 1, TimeSpan.FromSeconds(30)),
+            "the type grain registered no reminder");
+        var startMs = await cluster.ScalarAsync<long>($"SELECT (extract(epoch FROM start_time) * 1000)::bigint {Where}");
+        var periodMs = await cluster.ScalarAsync<long>($"SELECT period {Where}");
+        return (DateTimeOffset.FromUnixTimeMilliseconds(startMs), TimeSpan.FromMilliseconds(periodMs));
+    }
+
+    // The reminder's first tick at or after the given time, as Orleans schedules it.
+    private static DateTimeOffset NextTick((DateTimeOffset Start, TimeSpan Period) grid, DateTimeOffset at)
+    {
+        if (at <= grid.Start)
+        {
+            return grid.Start;
+        }
+
+        var sinceLast = TimeSpan.FromTicks((at - grid.Start).Ticks % grid.Period.Ticks);
+        return sinceLast == TimeSpan.Zero ? at : at + (grid.Period - sinceLast);
     }
 }
