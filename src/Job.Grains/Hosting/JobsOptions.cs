@@ -45,6 +45,20 @@ public sealed class JobsOptions
     public TimeSpan? MembershipProbeTimeout { get; set; } = TimeSpan.FromSeconds(3);
 
     /// <summary>
+    /// How long a silo that stops answering while its connections stay open (a frozen process:
+    /// SIGSTOP, a VM stun, a very long GC pause) is spared before it can be declared dead. Orleans
+    /// refuses death votes against a silo whose connection delivered a message within
+    /// <c>MaxProbeTimeout × NumMissedProbesLimit</c>, and its default (four times the probe timeout)
+    /// made that 36 s: a frozen silo's jobs waited about 40 s where a crashed one's wait 10 s. Job
+    /// sets <c>MaxProbeTimeout</c> to this value over <c>NumMissedProbesLimit</c>: 12 s (the default)
+    /// gives about 12–15 s from a freeze to its jobs running elsewhere, and no pause shorter than
+    /// 12 s gets a silo declared dead. Lower rescues sooner; a silo declared dead while it was only
+    /// paused stops when it wakes, and its jobs run again elsewhere (fenced, so one result counts).
+    /// At least three times <see cref="MembershipProbeTimeout"/>. Null leaves the Orleans setting alone.
+    /// </summary>
+    public TimeSpan? MembershipPauseTolerance { get; set; } = TimeSpan.FromSeconds(12);
+
+    /// <summary>
     /// How long finished jobs (completed, errored, cancelled) and their history are kept, on the
     /// application clock, before the type's janitor deletes them. Null (the default) keeps them
     /// forever, as the crate does. Without it the jobs and job_events tables only grow; systems
@@ -74,6 +88,23 @@ public sealed class JobsOptions
         }
 
         CheckHistoryRetention(HistoryRetention, "JobsOptions.HistoryRetention");
+
+        if (MembershipProbeTimeout is { } probe && probe <= TimeSpan.Zero)
+        {
+            throw new ArgumentException($"JobsOptions.MembershipProbeTimeout must be positive, or null to keep Orleans' setting (it is {probe}).");
+        }
+
+        if (MembershipPauseTolerance is { } positive && positive <= TimeSpan.Zero)
+        {
+            throw new ArgumentException($"JobsOptions.MembershipPauseTolerance must be positive, or null to keep Orleans' setting (it is {positive}).");
+        }
+
+        if (MembershipPauseTolerance is { } tolerance && MembershipProbeTimeout is { } probeTimeout && tolerance < 3 * probeTimeout)
+        {
+            throw new ArgumentException(
+                $"JobsOptions.MembershipPauseTolerance ({tolerance}) must be at least three times MembershipProbeTimeout ({probeTimeout}): " +
+                "a silo is declared dead after three missed probes, so a shorter tolerance cannot take effect.");
+        }
 
         ArgumentNullException.ThrowIfNull(Clock);
         ArgumentNullException.ThrowIfNull(JsonSerializerOptions);

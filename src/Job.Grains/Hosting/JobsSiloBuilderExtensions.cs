@@ -55,6 +55,14 @@ public static class JobsSiloBuilderExtensions
             builder.Configure<ClusterMembershipOptions>(o => o.ProbeTimeout = probeTimeout);
         }
 
+        if (options.MembershipPauseTolerance is { } pauseTolerance)
+        {
+            // Orleans spares a silo whose open connection delivered a message within
+            // MaxProbeTimeout × NumMissedProbesLimit, so this is what bounds a frozen silo's rescue.
+            builder.Configure<ClusterMembershipOptions>(o =>
+                o.MaxProbeTimeout = TimeSpan.FromTicks(Math.Max(o.ProbeTimeout.Ticks, pauseTolerance.Ticks / Math.Max(1, o.NumMissedProbesLimit))));
+        }
+
         // Job grains live where they are called; their directory is this silo's own.
         builder.AddGrainDirectory(LocalRunDirectory.Name, (_, _) => new LocalRunDirectory());
 

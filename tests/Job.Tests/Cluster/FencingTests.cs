@@ -15,8 +15,9 @@ public sealed class FencingTests(DatabaseFixture db, ITestOutputHelper output) :
     public async Task A_zombie_silos_late_completion_is_refused()
     {
         await using var cluster = await ClusterHarness.CreateAsync(await db.CreateDatabaseAsync(), output);
-        // A frozen silo keeps its TCP connections open, so probes time out instead of being refused; with Orleans'
-        // defaults it was declared dead ~60 s after SIGSTOP (kill -9: ~15-20 s), with two silos as with three.
+        // A frozen silo keeps its TCP connections open, so probes time out instead of being refused, and Orleans spares
+        // it for MaxProbeTimeout × NumMissedProbesLimit: 12 s with Job's MembershipPauseTolerance (Orleans' own
+        // 4 × ProbeTimeout made that 36 s, and the death ~40 s after SIGSTOP).
         var silos = await Task.WhenAll(cluster.StartSiloReadyAsync(label: "fenceA"), cluster.StartSiloReadyAsync(label: "fenceB"), cluster.StartSiloReadyAsync(label: "fenceC"));
 
         // The first attempt runs 15 s (the zombie's run), the rescued one 0.5 s.

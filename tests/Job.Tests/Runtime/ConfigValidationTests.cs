@@ -1,3 +1,8 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using Orleans.Configuration;
+
 namespace Job.Tests.Runtime;
 
 /// <summary>Invalid configuration fails at build time with a message that names the problem.</summary>
@@ -40,6 +45,49 @@ public sealed class ConfigValidationTests
         Assert.Contains("Ports", Assert.Throws<ArgumentException>(() => JobSvcConfig.Builder().PgCon("Host=x").Endpoint(System.Net.IPAddress.Loopback, 70000).Build()).Message);
         Assert.Contains("ClusterId", Assert.Throws<ArgumentException>(() => JobSvcConfig.Builder().PgCon("Host=x").Cluster(" ").Build()).Message);
         Assert.Contains("JobsOptions.ConnectionString", Assert.Throws<ArgumentException>(() => new JobsOptions().Validate()).Message);
+    }
+
+    [Fact]
+    public void Membership_settings_must_fit_together()
+    {
+        static JobsOptions Options(TimeSpan? probe, TimeSpan? tolerance) =>
+            new() { ConnectionString = "Host=x", MembershipProbeTimeout = probe, MembershipPauseTolerance = tolerance };
+
+        var tooShort = Assert.Throws<ArgumentException>(() => Options(TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(12)).Validate());
+        Assert.Contains("MembershipPauseTolerance (00:00:12) must be at least three times MembershipProbeTimeout (00:00:05)", tooShort.Message);
+        Assert.Contains("MembershipProbeTimeout must be positive", Assert.Throws<ArgumentException>(() => Options(TimeSpan.Zero, null).Validate()).Message);
+        Assert.Contains("MembershipPauseTolerance must be positive", Assert.Throws<ArgumentException>(() => Options(null, TimeSpan.FromSeconds(-1)).Validate()).Message);
+        Options(TimeSpan.FromSeconds(3), TimeSpan.FromSeconds(9)).Validate();
+        Options(null, null).Validate();
+    }
+
+    [Fact]
+    public void Membership_settings_reach_orleans()
+    {
+        static ClusterMembershipOptions Membership(Action<JobsOptions> configure)
+        {
+            var builder = Host.CreateApplicationBuilder();
+            builder.UseOrleans(silo => silo.AddJobs(o =>
+            {
+                o.ConnectionString = "Host=x";
+                configure(o);
+            }));
+            using var host = builder.Build(); // never started: nothing connects
+            return host.Services.GetRequiredService<IOptions<ClusterMembershipOptions>>().Value;
+        }
+
+        // Defaults: 3 s probes, and a frozen silo spared 12 s (three missed probes of at most 4 s).
+        var defaults = Membership(_ => { });
+        Assert.Equal(TimeSpan.FromSeconds(3), defaults.ProbeTimeout);
+        Assert.Equal(TimeSpan.FromSeconds(4), defaults.MaxProbeTimeout);
+        var custom = Membership(o => (o.MembershipProbeTimeout, o.MembershipPauseTolerance) = (TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(30)));
+        Assert.Equal(TimeSpan.FromSeconds(2), custom.ProbeTimeout);
+        Assert.Equal(TimeSpan.FromSeconds(10), custom.MaxProbeTimeout);
+        // Null leaves Orleans' own values alone.
+        var orleans = new ClusterMembershipOptions();
+        var untouched = Membership(o => (o.MembershipProbeTimeout, o.MembershipPauseTolerance) = (null, null));
+        Assert.Equal(orleans.ProbeTimeout, untouched.ProbeTimeout);
+        Assert.Equal(orleans.MaxProbeTimeout, untouched.MaxProbeTimeout);
     }
 
     [Theory]
