@@ -41,6 +41,8 @@ internal static class SiloCli
           Jobs:MaxJobsPerProcess   (50)   Jobs:MinJobsPerProcess (30)
           Jobs:ShutdownTimeout     (00:00:05)   Jobs:JobLostInterval (00:05:00)
           Jobs:HistoryRetention    delete finished jobs this old, e.g. 7.00:00:00 (unset = keep forever)
+          Jobs:MembershipProbeTimeout (00:00:03)   Jobs:MembershipPauseTolerance (00:00:12): how soon a
+                                   crashed / a frozen silo is declared dead and its jobs run elsewhere
           Health:Port              HTTP port for GET /healthz and /readyz (0 = off)
           Embedded:DataDirectory   embedded PostgreSQL data (./.local/pg)   Embedded:Port (0 = free port)
           Demo:SpawnOnStart        spawn N demo.hello jobs (+ demo.flaky, demo.recurring) at start (0)
@@ -179,6 +181,8 @@ internal static class SiloCli
                 o.ConnectionString = connectionString;
                 o.Poller = settings.Poller;
                 o.HistoryRetention = settings.HistoryRetention;
+                o.MembershipProbeTimeout = settings.MembershipProbeTimeout;
+                o.MembershipPauseTolerance = settings.MembershipPauseTolerance;
                 // Preflight has just applied them; the silo need not check again.
                 o.ExecMigrations = false;
             });

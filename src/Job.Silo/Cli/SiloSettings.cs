@@ -22,6 +22,10 @@ internal sealed record SiloSettings
     public JobPollerConfig Poller { get; init; } = new();
     /// <summary>How long finished jobs are kept; null keeps them forever.</summary>
     public TimeSpan? HistoryRetention { get; init; }
+    /// <summary>See <see cref="JobsOptions.MembershipProbeTimeout"/>.</summary>
+    public TimeSpan? MembershipProbeTimeout { get; init; } = new JobsOptions().MembershipProbeTimeout;
+    /// <summary>See <see cref="JobsOptions.MembershipPauseTolerance"/>.</summary>
+    public TimeSpan? MembershipPauseTolerance { get; init; } = new JobsOptions().MembershipPauseTolerance;
     public int HealthPort { get; init; }
     public string EmbeddedDataDirectory { get; init; } = Path.GetFullPath(Path.Combine(".local", "pg"));
     public int EmbeddedPort { get; init; }
@@ -52,6 +56,22 @@ internal sealed record SiloSettings
             throw new SiloStartupException(ex.Message.Replace("JobPollerConfig.", "Jobs:", StringComparison.Ordinal));
         }
 
+        var jobDefaults = new JobsOptions();
+        var membership = new JobsOptions
+        {
+            ConnectionString = "Host=localhost", // only the membership rules are checked here
+            MembershipProbeTimeout = Time(config, "Jobs:MembershipProbeTimeout", jobDefaults.MembershipProbeTimeout!.Value),
+            MembershipPauseTolerance = Time(config, "Jobs:MembershipPauseTolerance", jobDefaults.MembershipPauseTolerance!.Value),
+        };
+        try
+        {
+            membership.Validate();
+        }
+        catch (ArgumentException ex)
+        {
+            throw new SiloStartupException(ex.Message.Replace("JobsOptions.", "Jobs:", StringComparison.Ordinal));
+        }
+
         var connectionString = NonEmpty(config.GetConnectionString("Jobs"));
         if (connectionString is not null)
         {
@@ -75,6 +95,8 @@ internal sealed record SiloSettings
             AdvertisedIP = Address(config, "Orleans:AdvertisedIP"),
             Poller = poller,
             HistoryRetention = Retention(config, "Jobs:HistoryRetention"),
+            MembershipProbeTimeout = membership.MembershipProbeTimeout,
+            MembershipPauseTolerance = membership.MembershipPauseTolerance,
             HealthPort = Int(config, "Health:Port", 0, 0, 65535),
             EmbeddedDataDirectory = Path.GetFullPath(NonEmpty(config["Embedded:DataDirectory"]) ?? Path.Combine(".local", "pg")),
             EmbeddedPort = Int(config, "Embedded:Port", 0, 0, 65535),

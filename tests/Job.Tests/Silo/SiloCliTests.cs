@@ -89,7 +89,10 @@ public sealed class SiloCliTests
     [Theory]
     [InlineData("--Jobs:HistoryRetention=a week", "error: Jobs:HistoryRetention must be a time span")]
     [InlineData("--Jobs:HistoryRetention=00:00:00", "error: Jobs:HistoryRetention must be at least 00:00:01")]
-    public async Task A_bad_history_retention_names_the_key_and_exits_1(string argument, string expected)
+    [InlineData("--Jobs:MembershipPauseTolerance=00:00:05", "error: Jobs:MembershipPauseTolerance (00:00:05) must be at least three times MembershipProbeTimeout (00:00:03)")]
+    [InlineData("--Jobs:MembershipProbeTimeout=soon", "error: Jobs:MembershipProbeTimeout must be a time span")]
+    [InlineData("--Jobs:MembershipProbeTimeout=00:00:00", "error: Jobs:MembershipProbeTimeout must be positive")]
+    public async Task A_bad_job_setting_names_the_key_and_exits_1(string argument, string expected)
     {
         var result = await RunSiloAsync([argument], new() { ["ConnectionStrings__Jobs"] = "Host=127.0.0.1;Port=1;Database=jobs" });
 
