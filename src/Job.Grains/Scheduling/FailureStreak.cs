@@ -23,6 +23,20 @@ internal sealed class FailureStreak
         }
     }
 
+    /// <summary>Waits <see cref="Delay"/>; false when <paramref name="ct"/> cut the wait short (stopping).</summary>
+    public async Task<bool> BackOffAsync(CancellationToken ct)
+    {
+        try
+        {
+            await Task.Delay(Delay, ct).ConfigureAwait(false);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>Counts a failure; true when this one should be logged.</summary>
     public bool Fail()
     {

@@ -51,11 +51,7 @@ internal sealed partial class JobNotificationListener(JobRuntime runtime, JobNot
                     LogListenFailed(failures.Count, ex);
                 }
 
-                try
-                {
-                    await Task.Delay(failures.Delay, ct).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException)
+                if (!await failures.BackOffAsync(ct).ConfigureAwait(false))
                 {
                     return;
                 }

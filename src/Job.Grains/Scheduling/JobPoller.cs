@@ -136,11 +136,7 @@ internal sealed partial class JobPoller(
                     LogMaintenanceFailed(pending.Peek(), failures.Count, ex);
                 }
 
-                try
-                {
-                    await Task.Delay(failures.Delay, ct).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException)
+                if (!await failures.BackOffAsync(ct).ConfigureAwait(false))
                 {
                     return;
                 }

@@ -96,11 +96,7 @@ internal sealed partial class JobTypeScheduler(JobRuntime runtime, string jobTyp
                     LogSchedulerFailed(jobType, failures.Count, ex);
                 }
 
-                try
-                {
-                    await Task.Delay(failures.Delay, ct).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException)
+                if (!await failures.BackOffAsync(ct).ConfigureAwait(false))
                 {
                     return;
                 }
