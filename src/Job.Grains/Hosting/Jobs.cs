@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using Job.Execution;
 using Job.Grains;
 using Job.Scheduling;
@@ -56,9 +54,9 @@ public sealed class Jobs : IAsyncDisposable
         var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
         builder.Logging.ClearProviders();
         config.ConfigureLogging?.Invoke(builder.Logging);
-        var (freeSilo, freeGateway) = TwoFreePorts();
-        var siloPort = config.SiloPort == 0 ? freeSilo : config.SiloPort;
-        var gatewayPort = config.GatewayPort == 0 ? freeGateway : config.GatewayPort;
+        var free = Hosting.FreePorts.Take(2, config.AdvertisedAddress);
+        var siloPort = config.SiloPort == 0 ? free[0] : config.SiloPort;
+        var gatewayPort = config.GatewayPort == 0 ? free[1] : config.GatewayPort;
         builder.UseOrleans(silo =>
         {
             silo.Configure<ClusterOptions>(o =>
@@ -153,15 +151,5 @@ public sealed class Jobs : IAsyncDisposable
         {
             _host.Dispose();
         }
-    }
-
-    // Both listeners are open at once, so the operating system cannot hand out the same port twice.
-    private static (int First, int Second) TwoFreePorts()
-    {
-        using var first = new TcpListener(IPAddress.Loopback, 0);
-        using var second = new TcpListener(IPAddress.Loopback, 0);
-        first.Start();
-        second.Start();
-        return (((IPEndPoint)first.LocalEndpoint).Port, ((IPEndPoint)second.LocalEndpoint).Port);
     }
 }

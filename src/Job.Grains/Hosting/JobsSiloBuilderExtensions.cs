@@ -30,24 +30,26 @@ public static class JobsSiloBuilderExtensions
         configure(options);
         options.Validate();
 
-        var connectionString = options.ConnectionString ?? options.DataSource!.ConnectionString;
-        builder.UseAdoNetReminderService(o =>
+        // The Orleans providers share the runtime's data source: a data source of the application's
+        // no longer shows its password in its connection string, so nothing may rebuild connections
+        // from that string.
+        builder.UseAdoNetReminderService(reminders => reminders.Configure<JobRuntime>((o, runtime) =>
         {
             o.Invariant = NpgsqlInvariant;
-            o.ConnectionString = connectionString;
-        });
+            o.DataSource = runtime.DataSource;
+        }));
         if (options.UsePostgresClustering)
         {
-            builder.UseAdoNetClustering(o =>
+            builder.UseAdoNetClustering(clustering => clustering.Configure<JobRuntime>((o, runtime) =>
             {
                 o.Invariant = NpgsqlInvariant;
-                o.ConnectionString = connectionString;
-            });
-            builder.AddAdoNetGrainStorageAsDefault(o =>
+                o.DataSource = runtime.DataSource;
+            }));
+            builder.AddAdoNetGrainStorageAsDefault(storage => storage.Configure<JobRuntime>((o, runtime) =>
             {
                 o.Invariant = NpgsqlInvariant;
-                o.ConnectionString = connectionString;
-            });
+                o.DataSource = runtime.DataSource;
+            }));
         }
 
         if (options.MembershipProbeTimeout is { } probeTimeout)

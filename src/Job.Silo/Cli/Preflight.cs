@@ -23,9 +23,10 @@ internal static class Preflight
             throw new SiloStartupException($"Orleans:SiloPort and Orleans:GatewayPort must differ (both are {settings.SiloPort}).");
         }
 
-        // Both stay bound until both are known, so two 0 ports cannot come back as the same port.
-        using var siloListener = Probe(address, settings.SiloPort, "silo");
-        using var gatewayListener = Probe(address, settings.GatewayPort, "gateway");
+        // A 0 port becomes a free one outside the ephemeral range; both stay bound until both are known.
+        var free = global::Job.Hosting.FreePorts.Take(2, address);
+        using var siloListener = Probe(address, settings.SiloPort == 0 ? free[0] : settings.SiloPort, "silo");
+        using var gatewayListener = Probe(address, settings.GatewayPort == 0 ? free[1] : settings.GatewayPort, "gateway");
         var siloPort = ((IPEndPoint)siloListener.LocalEndpoint).Port;
         var gatewayPort = ((IPEndPoint)gatewayListener.LocalEndpoint).Port;
 

@@ -53,6 +53,22 @@ public sealed class LocalPostgresOptions
     /// </summary>
     public string? BinDirectory { get; set; }
 
+    /// <summary>
+    /// Require a password (scram-sha-256) from every role but the superuser, which keeps trust on this
+    /// machine's loopback and socket for administration. Tests turn this on so every connection path
+    /// is tried against a server that checks passwords, as production servers do; create such roles
+    /// with <see cref="LocalPostgres.CreateRoleAsync"/>.
+    /// </summary>
+    public bool PasswordAuthentication { get; set; }
+
+    /// <summary>
+    /// More addresses to listen on besides 127.0.0.1 (for example a test's virtual network), each
+    /// with a CIDR that may connect from there: <c>("10.77.0.1", "10.77.0.0/24")</c>. Roles other than
+    /// the superuser must give a password from these networks when <see cref="PasswordAuthentication"/>
+    /// is on; the superuser is never trusted from them.
+    /// </summary>
+    public IList<(string Address, string AllowedNetwork)> ExtraListenAddresses { get; set; } = [];
+
     /// <summary>How long to wait for the server to accept connections before giving up with the log tail.</summary>
     public TimeSpan StartTimeout { get; set; } = TimeSpan.FromSeconds(60);
 
@@ -62,6 +78,11 @@ public sealed class LocalPostgresOptions
     /// </summary>
     public bool StopWithOwnerProcess { get; set; } = true;
 }
+
+/// <summary>A login role that owns a database, and the password it logs in with.</summary>
+/// <param name="Role">The role (a plain identifier).</param>
+/// <param name="Password">Its password.</param>
+public readonly record struct DatabaseOwner(string Role, string Password);
 
 /// <summary>
 /// Raised when no PostgreSQL server binaries can be found, so the user is told what to install instead of
@@ -266,7 +287,13 @@ public sealed class LocalPostgres : IAsyncDisposable
     /// Creates a database (or reuses it when it already exists, as with a kept demo cluster) and returns a
     /// connection string to it, so each test class or component can have its own isolated database.
     /// </summary>
-    public async Task<string> CreateDatabaseAsync(string name, CancellationToken ct = default)
+    public Task<string> CreateDatabaseAsync(string name, CancellationToken ct = default) => CreateDatabaseAsync(name, null, ct);
+
+    /// <summary>
+    /// As <see cref="CreateDatabaseAsync(string, CancellationToken)"/>, owned by a role made with
+    /// <see cref="CreateRoleAsync"/>: the connection string returned logs in as that role with its password.
+    /// </summary>
+    public async Task<string> CreateDatabaseAsync(string name, DatabaseOwner? owner, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(name);
         if (!DatabaseNamePattern.IsMatch(name))
@@ -286,7 +313,8 @@ public sealed class LocalPostgres : IAsyncDisposable
                 var exists = await check.ExecuteScalarAsync(ct).ConfigureAwait(false) is not null;
                 if (!exists)
                 {
-                    var create = new NpgsqlCommand($"CREATE DATABASE \"{name}\"", conn);
+                    var ownerClause = owner is { } o ? $" OWNER \"{ValidIdentifier(o.Role)}\"" : "";
+                    var create = new NpgsqlCommand($"CREATE DATABASE \"{name}\"{ownerClause}", conn);
                     await using (create.ConfigureAwait(false))
                     {
                         try
@@ -302,9 +330,60 @@ public sealed class LocalPostgres : IAsyncDisposable
             }
         }
 
-        var cs = new NpgsqlConnectionStringBuilder(ConnectionString) { Database = name }.ConnectionString;
+        var builder = new NpgsqlConnectionStringBuilder(ConnectionString) { Database = name };
+        if (owner is { } login)
+        {
+            builder.Username = login.Role;
+            builder.Password = login.Password;
+        }
+
+        var cs = builder.ConnectionString;
         _databaseConnectionStrings.Add(cs);
         return cs;
+    }
+
+    private static string ValidIdentifier(string name) => DatabaseNamePattern.IsMatch(name)
+        ? name
+        : throw new ArgumentException("A role name must be a plain identifier: letters, digits and '_', at most 63 characters.", nameof(name));
+
+    /// <summary>
+    /// Creates a login role with a password (or sets the password of an existing one), for clients that
+    /// must authenticate like production ones (see <see cref="LocalPostgresOptions.PasswordAuthentication"/>).
+    /// </summary>
+    public Task CreateRoleAsync(string name, string password, CancellationToken ct = default)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _stopped) != 0, this);
+        return CreateRoleAsync(ConnectionString, name, password, ct);
+    }
+
+    /// <summary>As <see cref="CreateRoleAsync(string, string, CancellationToken)"/>, on any server, through a
+    /// connection string of a role allowed to create roles.</summary>
+    public static async Task CreateRoleAsync(string adminConnectionString, string name, string password, CancellationToken ct = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(password);
+        ValidIdentifier(name);
+        var conn = new NpgsqlConnection(adminConnectionString);
+        await using (conn.ConfigureAwait(false))
+        {
+            await conn.OpenAsync(ct).ConfigureAwait(false);
+            // DDL takes no parameters: the server quotes the values into the statement (format %I, %L).
+            var text = new NpgsqlCommand(
+                "SELECT format(CASE WHEN EXISTS (SELECT 1 FROM pg_roles WHERE rolname = @name) THEN 'ALTER ROLE %I LOGIN PASSWORD %L' ELSE 'CREATE ROLE %I LOGIN PASSWORD %L' END, @name::text, @password::text)",
+                conn);
+            string statement;
+            await using (text.ConfigureAwait(false))
+            {
+                text.Parameters.AddWithValue("name", name);
+                text.Parameters.AddWithValue("password", password);
+                statement = (string)(await text.ExecuteScalarAsync(ct).ConfigureAwait(false))!;
+            }
+
+            var create = new NpgsqlCommand(statement, conn);
+            await using (create.ConfigureAwait(false))
+            {
+                await create.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+            }
+        }
     }
 
     /// <summary>
@@ -507,9 +586,10 @@ public sealed class LocalPostgres : IAsyncDisposable
     {
         // Settings live in an included file rewritten on every start: no shell quoting of pg_ctl -o, and a kept
         // cluster picks up the new port.
+        var listen = string.Join(",", _options.ExtraListenAddresses.Select(a => a.Address).Prepend("127.0.0.1"));
         var settings = new List<KeyValuePair<string, string>>
         {
-            new("listen_addresses", "127.0.0.1"),
+            new("listen_addresses", listen),
             new("port", Port.ToString(CultureInfo.InvariantCulture)),
             new("unix_socket_directories", _socketDir),
             new("fsync", _options.Fsync ? "on" : "off"),
@@ -531,6 +611,9 @@ public sealed class LocalPostgres : IAsyncDisposable
         var includePath = Path.Combine(_pgData, IncludeFileName);
         await File.WriteAllTextAsync(includePath, sb.ToString(), ct).ConfigureAwait(false);
 
+        var hbaPath = Path.Combine(_pgData, "pg_hba.conf");
+        await File.WriteAllTextAsync(hbaPath, HostBasedAuthentication(), ct).ConfigureAwait(false);
+
         var mainConf = Path.Combine(_pgData, "postgresql.conf");
         var includeLine = $"include '{IncludeFileName}'";
         var conf = await File.ReadAllTextAsync(mainConf, ct).ConfigureAwait(false);
@@ -541,12 +624,33 @@ public sealed class LocalPostgres : IAsyncDisposable
 
         if (RunAsPostgresUser)
         {
-            var chown = await RunAsync("chown", [PostgresUser + ":", includePath, mainConf], null, TimeSpan.FromSeconds(30), ct).ConfigureAwait(false);
+            var chown = await RunAsync("chown", [PostgresUser + ":", includePath, mainConf, hbaPath], null, TimeSpan.FromSeconds(30), ct).ConfigureAwait(false);
             if (chown.ExitCode != 0)
             {
                 throw new LocalPostgresException($"chown of '{includePath}' failed: {chown.Output}");
             }
         }
+    }
+
+    // Rewritten on every start, like the settings. The superuser keeps trust on loopback and the
+    // socket (administration, creating test databases); with PasswordAuthentication every other role
+    // must give a password, and nobody is trusted from the extra networks.
+    private string HostBasedAuthentication()
+    {
+        var others = _options.PasswordAuthentication ? "scram-sha-256" : "trust";
+        var sb = new StringBuilder("# Written by Job.Silo.Embedded.LocalPostgres on every start; edits are overwritten.\n");
+        sb.Append("local all ").Append(PostgresUser).Append(" trust\n");
+        sb.Append("host all ").Append(PostgresUser).Append(" 127.0.0.1/32 trust\n");
+        sb.Append("host all ").Append(PostgresUser).Append(" ::1/128 trust\n");
+        sb.Append("local all all ").Append(others).Append('\n');
+        sb.Append("host all all 127.0.0.1/32 ").Append(others).Append('\n');
+        sb.Append("host all all ::1/128 ").Append(others).Append('\n');
+        foreach (var (_, network) in _options.ExtraListenAddresses)
+        {
+            sb.Append("host all all ").Append(network).Append(" scram-sha-256\n");
+        }
+
+        return sb.ToString();
     }
 
     private async Task StartWatchdogAsync(CancellationToken ct)
@@ -685,14 +789,7 @@ public sealed class LocalPostgres : IAsyncDisposable
         }
     }
 
-    private static int PickFreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
-    }
+    private static int PickFreePort() => global::Job.Hosting.FreePorts.Take(1)[0];
 
     private static string? FindBinDirectory(string? explicitDir, List<string> searched)
     {

@@ -21,7 +21,8 @@ internal sealed class FoundationHosts : IAsyncDisposable
 
     public async Task<IHost> StartSiloAsync(string connectionString, string clusterId, string serviceId, Action<ISiloBuilder>? configure = null)
     {
-        var (siloPort, gatewayPort) = FreePorts();
+        var ports = global::Job.Hosting.FreePorts.Take(2);
+        var (siloPort, gatewayPort) = (ports[0], ports[1]);
         var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
         builder.UseOrleans(silo =>
         {
@@ -137,23 +138,5 @@ internal sealed class FoundationHosts : IAsyncDisposable
 
         _hosts.Add(host);
         return host;
-    }
-
-    private static (int Silo, int Gateway) FreePorts()
-    {
-        // Hold both listeners open together so the two ports differ.
-        var a = new TcpListener(IPAddress.Loopback, 0);
-        var b = new TcpListener(IPAddress.Loopback, 0);
-        a.Start();
-        b.Start();
-        try
-        {
-            return (((IPEndPoint)a.LocalEndpoint).Port, ((IPEndPoint)b.LocalEndpoint).Port);
-        }
-        finally
-        {
-            a.Stop();
-            b.Stop();
-        }
     }
 }

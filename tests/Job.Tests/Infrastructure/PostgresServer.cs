@@ -7,6 +7,9 @@ namespace Job.Tests.Infrastructure;
 /// One PostgreSQL server per test process, shared by all test classes (each gets its own database), because
 /// starting a server costs about a second while creating a database costs milliseconds.
 /// Set JOB_TEST_PG to a superuser connection string to use an existing server instead (e.g. a CI service).
+/// The server checks passwords (scram-sha-256) for every role but the superuser, and the databases tests
+/// get belong to <see cref="AppRole"/>, which must log in with its password, as applications do in
+/// production: a connection path that drops the password fails here as it would there.
 /// </summary>
 public static class PostgresServer
 {
@@ -17,6 +20,12 @@ public static class PostgresServer
         new(() => Task.Run(StartAsync), LazyThreadSafetyMode.ExecutionAndPublication);
 
     private static LocalPostgres? _local;
+
+    /// <summary>The login role that owns the test databases; it needs its password.</summary>
+    public const string AppRole = "job_app";
+
+    /// <summary>The role's password, fresh for each test process.</summary>
+    public static readonly string AppPassword = "pw-" + Guid.NewGuid().ToString("N");
 
     /// <summary>True when tests run against JOB_TEST_PG rather than a private server (databases are then dropped).</summary>
     public static bool IsExternal => !string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable(ExternalServerVariable));
@@ -37,11 +46,11 @@ public static class PostgresServer
         await using (var conn = new NpgsqlConnection(admin))
         {
             await conn.OpenAsync().ConfigureAwait(false);
-            await using var cmd = new NpgsqlCommand($"CREATE DATABASE \"{name}\"", conn);
+            await using var cmd = new NpgsqlCommand($"CREATE DATABASE \"{name}\" OWNER \"{AppRole}\"", conn);
             await cmd.ExecuteNonQueryAsync().ConfigureAwait(false);
         }
 
-        return new NpgsqlConnectionStringBuilder(admin) { Database = name }.ConnectionString;
+        return new NpgsqlConnectionStringBuilder(admin) { Database = name, Username = AppRole, Password = AppPassword }.ConnectionString;
     }
 
     /// <summary>Drops a database, cutting its sessions; best effort, used to keep an external server tidy.</summary>
@@ -70,12 +79,14 @@ public static class PostgresServer
         var external = Environment.GetEnvironmentVariable(ExternalServerVariable);
         if (!string.IsNullOrWhiteSpace(external))
         {
+            await LocalPostgres.CreateRoleAsync(external, AppRole, AppPassword).ConfigureAwait(false);
             return external;
         }
 
         var options = new LocalPostgresOptions
         {
             Fsync = false,
+            PasswordAuthentication = true,
             // The watchdog stops the server and deletes its folder if the test host is killed.
             StopWithOwnerProcess = true,
             ServerSettings =
@@ -86,6 +97,7 @@ public static class PostgresServer
         };
         var server = await LocalPostgres.StartAsync(options, CancellationToken.None).ConfigureAwait(false);
         _local = server;
+        await server.CreateRoleAsync(AppRole, AppPassword).ConfigureAwait(false);
         AppDomain.CurrentDomain.ProcessExit += (_, _) => Stop();
         return server.ConnectionString;
     }
