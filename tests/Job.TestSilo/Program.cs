@@ -42,14 +42,11 @@ builder.UseOrleans(silo =>
     silo.AddJobs(o =>
     {
         o.ConnectionString = settings.ConnectionString;
-        o.Poller = new JobPollerConfig
-        {
-            MaxJobsPerProcess = settings.MaxJobs,
-            MinJobsPerProcess = settings.MinJobs,
-            JobLostInterval = settings.JobLostInterval,
-            ShutdownTimeout = settings.ShutdownTimeout,
-            MaxPollInterval = settings.MaxPollInterval,
-        };
+        o.MaxJobsPerProcess = settings.MaxJobs;
+        o.MinJobsPerProcess = settings.MinJobs;
+        o.JobLostInterval = settings.JobLostInterval;
+        o.ShutdownTimeout = settings.ShutdownTimeout;
+        o.MaxPollInterval = settings.MaxPollInterval;
     });
     silo.Configure<ClusterMembershipOptions>(settings.ApplyMembership); // after AddJobs, so a test's setting wins
 });

@@ -56,7 +56,7 @@ internal sealed partial class ClaimRunner(
         {
             await TransientRetry.RunAsync(
                 () => runtime.Queue.AbortAsync([(claim.Id, claim.ClaimToken)], reason, runtime.Clock.Now, CancellationToken.None),
-                runtime.Poller.JobLostInterval,
+                runtime.Options.JobLostInterval,
                 (_, _) => { }).ConfigureAwait(false);
         }
         catch (Exception ex)

@@ -116,7 +116,8 @@ internal sealed partial class JobExecutor(JobRuntime runtime, JobRegistry regist
         }
         else
         {
-            var at = completion.At ?? now + completion.Delay.GetValueOrDefault();
+            // Saturates: RescheduleIn(TimeSpan.MaxValue) means "as late as a date can be", not an overflow.
+            var at = completion.At ?? Scheduling.TimeArithmetic.SaturatingAdd(now, completion.Delay.GetValueOrDefault());
             written = tx is null
                 ? await Durably(claim, () => runtime.Queue.RescheduleAsync(claim, at, now, null, CancellationToken.None)).ConfigureAwait(false)
                 : await runtime.Queue.RescheduleAsync(claim, at, now, tx, CancellationToken.None).ConfigureAwait(false);
@@ -150,7 +151,7 @@ internal sealed partial class JobExecutor(JobRuntime runtime, JobRegistry regist
     // dropped write would leave the job running until its heartbeat went stale and it ran again.
     // Past the lost interval the job is rescued anyway, so retrying longer is pointless.
     private Task<bool> Durably(ClaimedJob claim, Func<Task<bool>> write) =>
-        TransientRetry.RunAsync(write, runtime.Poller.JobLostInterval, (failures, ex) => LogWriteRetry(claim.Id, claim.JobType, failures, ex));
+        TransientRetry.RunAsync(write, runtime.Options.JobLostInterval, (failures, ex) => LogWriteRetry(claim.Id, claim.JobType, failures, ex));
 
     private RunOutcome Stale(ClaimedJob claim)
     {

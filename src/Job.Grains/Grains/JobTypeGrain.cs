@@ -94,7 +94,7 @@ internal sealed partial class JobTypeGrain(JobRuntime runtime, JobNotifications 
         return Task.CompletedTask;
     }
 
-    private TimeSpan MaintenancePeriod => runtime.Poller.JobLostInterval / 2;
+    private TimeSpan MaintenancePeriod => runtime.Options.JobLostInterval / 2;
 
     private async Task MaintainAsync(CancellationToken ct)
     {

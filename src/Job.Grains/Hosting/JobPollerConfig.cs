@@ -1,7 +1,9 @@
 namespace Job;
 
 /// <summary>
-/// How one process claims and runs jobs. The defaults are the crate's; the extra knobs are ours.
+/// How one process claims and runs jobs, as the crate's <c>JobPollerConfig</c>: the crate-style
+/// builder's input (<see cref="JobSvcConfigBuilder.PollerConfig"/>), mapped onto <see cref="JobsOptions"/>.
+/// The defaults are the crate's; the extra knobs are ours.
 /// </summary>
 public sealed record JobPollerConfig
 {
@@ -26,33 +28,16 @@ public sealed record JobPollerConfig
     /// can start then. Default 5 s.</summary>
     public TimeSpan MaxPollInterval { get; init; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>Checks the values and throws with a message naming the first bad one.</summary>
+    /// <summary>Checks the values with the rules of <see cref="JobsOptionsValidator"/> and throws with a
+    /// message naming the first bad one.</summary>
     /// <exception cref="ArgumentException">A value is out of range.</exception>
     public void Validate()
     {
-        if (MaxJobsPerProcess < 1)
+        var options = new JobsOptions { ConnectionString = "Host=localhost" };
+        options.Apply(this);
+        if (JobsOptionsValidator.Failures(options).FirstOrDefault() is { } failure)
         {
-            throw new ArgumentException($"JobPollerConfig.MaxJobsPerProcess must be at least 1 (it is {MaxJobsPerProcess}).");
-        }
-
-        if (MinJobsPerProcess < 1 || MinJobsPerProcess > MaxJobsPerProcess)
-        {
-            throw new ArgumentException($"JobPollerConfig.MinJobsPerProcess must be between 1 and MaxJobsPerProcess ({MaxJobsPerProcess}); it is {MinJobsPerProcess}.");
-        }
-
-        if (JobLostInterval < TimeSpan.FromSeconds(1))
-        {
-            throw new ArgumentException($"JobPollerConfig.JobLostInterval must be at least 1 second (it is {JobLostInterval}); heartbeats are sent every quarter of it.");
-        }
-
-        if (ShutdownTimeout < TimeSpan.Zero)
-        {
-            throw new ArgumentException($"JobPollerConfig.ShutdownTimeout cannot be negative (it is {ShutdownTimeout}).");
-        }
-
-        if (MaxPollInterval < TimeSpan.FromMilliseconds(10))
-        {
-            throw new ArgumentException($"JobPollerConfig.MaxPollInterval must be at least 10 ms (it is {MaxPollInterval}).");
+            throw new ArgumentException(failure.Replace("JobsOptions.", "JobPollerConfig.", StringComparison.Ordinal));
         }
     }
 }

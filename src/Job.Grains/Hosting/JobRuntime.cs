@@ -46,7 +46,6 @@ internal sealed class JobRuntime : IAsyncDisposable
     public JobRetentionStore Retention { get; }
     public ClockHandle Clock => Options.Clock;
     public JsonSerializerOptions Json => Options.JsonSerializerOptions;
-    public JobPollerConfig Poller => Options.Poller;
 
     public Job ToJob(StoredJob stored, IReadOnlyList<JobEvent> events) =>
         new(stored.Id, new JobType(stored.JobType), stored.ConfigJson, stored.TerminalState, events, Json);

@@ -53,6 +53,18 @@ public sealed class JobSvcConfig
     /// <summary>How long finished jobs and their history are kept; null: forever.</summary>
     public TimeSpan? HistoryRetention { get; }
     internal Action<Microsoft.Extensions.Logging.ILoggingBuilder>? ConfigureLogging { get; }
+
+    /// <summary>Maps this configuration onto the runtime's one set of options.</summary>
+    internal void ApplyTo(JobsOptions options)
+    {
+        options.ConnectionString = ConnectionString;
+        options.DataSource = DataSource;
+        options.ExecMigrations = ExecMigrations;
+        options.Apply(PollerConfig);
+        options.Clock = Clock;
+        options.HistoryRetention = HistoryRetention;
+        options.StartPollingWithSilo = false;
+    }
 }
 
 /// <summary>Builds a <see cref="JobSvcConfig"/>; <see cref="Build"/> checks the combination.</summary>
@@ -135,6 +147,13 @@ public sealed class JobSvcConfigBuilder
         ArgumentNullException.ThrowIfNull(PollerConfigValue);
         ArgumentNullException.ThrowIfNull(ClockValue);
         PollerConfigValue.Validate();
+        var options = new JobsOptions();
+        new JobSvcConfig(this).ApplyTo(options);
+        if (JobsOptionsValidator.Failures(options).FirstOrDefault() is { } failure)
+        {
+            throw new ArgumentException(failure.Replace("JobsOptions.", "", StringComparison.Ordinal));
+        }
+
         if (string.IsNullOrWhiteSpace(ClusterIdValue) || string.IsNullOrWhiteSpace(ServiceIdValue))
         {
             throw new ArgumentException("ClusterId and ServiceId must not be empty.");
@@ -144,8 +163,6 @@ public sealed class JobSvcConfigBuilder
         {
             throw new ArgumentException($"Ports must be between 0 and 65535 (silo {SiloPortValue}, gateway {GatewayPortValue}).");
         }
-
-        JobsOptions.CheckHistoryRetention(HistoryRetentionValue, "HistoryRetention");
 
         return new JobSvcConfig(this);
     }

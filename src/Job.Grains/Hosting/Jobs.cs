@@ -65,16 +65,7 @@ public sealed class Jobs : IAsyncDisposable
                 o.ServiceId = config.ServiceId;
             });
             silo.ConfigureEndpoints(config.AdvertisedAddress, siloPort, gatewayPort, listenOnAnyHostAddress: false);
-            silo.AddJobs(o =>
-            {
-                o.ConnectionString = config.ConnectionString;
-                o.DataSource = config.DataSource;
-                o.ExecMigrations = config.ExecMigrations;
-                o.Poller = config.PollerConfig;
-                o.Clock = config.Clock;
-                o.HistoryRetention = config.HistoryRetention;
-                o.StartPollingWithSilo = false;
-            });
+            silo.AddJobs(config.ApplyTo);
         });
         var host = builder.Build();
         try

@@ -4,36 +4,55 @@ using Npgsql;
 namespace Job;
 
 /// <summary>
-/// Options of the job runtime inside a silo (<c>siloBuilder.AddJobs(o => …)</c>). Give either a
-/// connection string or a data source.
+/// Every setting of the job runtime in one silo: the one configuration surface. A worker host
+/// binds it from configuration (section <see cref="SectionName"/>, through
+/// <c>siloBuilder.AddJobs(configuration.GetSection("Jobs"))</c>), an application sets it in code
+/// (<c>siloBuilder.AddJobs(o => …)</c>), and the crate-style builder (<see cref="JobSvcConfig"/>)
+/// maps onto it. <see cref="JobsOptionsValidator"/> checks it when the host starts, so a bad
+/// value stops the start with a message naming the setting rather than failing later.
 /// </summary>
 public sealed class JobsOptions
 {
+    /// <summary>The configuration section the worker host binds: <c>Jobs</c>.</summary>
+    public const string SectionName = "Jobs";
+
     /// <summary>The PostgreSQL connection string. Exactly one of this and <see cref="DataSource"/>.</summary>
     public string? ConnectionString { get; set; }
 
-    /// <summary>An existing data source (its pool is shared with the application).</summary>
+    /// <summary>An existing data source (its pool is shared with the application). Not bindable.</summary>
     public NpgsqlDataSource? DataSource { get; set; }
 
     /// <summary>Apply missing migrations at silo start. Default: true with a connection string,
     /// false with a data source (as the crate).</summary>
     public bool? ExecMigrations { get; set; }
 
-    /// <summary>How this silo claims and runs jobs.</summary>
-    public JobPollerConfig Poller { get; set; } = new();
+    /// <summary>At most this many jobs run at once in this silo. Default 50 (the crate's).</summary>
+    public int MaxJobsPerProcess { get; set; } = 50;
 
-    /// <summary>The application clock for schedules and backoff. Default: real time.</summary>
-    public ClockHandle Clock { get; set; } = ClockHandle.Realtime();
+    /// <summary>The silo claims more only once fewer than this many run (the crate's hysteresis, so
+    /// claims come in batches rather than one at a time). Default 30.</summary>
+    public int MinJobsPerProcess { get; set; } = 30;
 
-    /// <summary>How configs and execution state are serialized. Default: <see cref="JsonSerializerDefaults.Web"/>.</summary>
-    public JsonSerializerOptions JsonSerializerOptions { get; set; } = new(JsonSerializerDefaults.Web);
+    /// <summary>A running job whose heartbeat is older than this (real time) is taken as lost and
+    /// handed to another silo. This is the fallback for hung processes; a silo that dies is noticed
+    /// by Orleans membership within seconds instead. Default 5 minutes.</summary>
+    public TimeSpan JobLostInterval { get; set; } = TimeSpan.FromMinutes(5);
 
-    /// <summary>The largest config accepted, in UTF-8 bytes. Default 1 MiB.</summary>
-    public int MaxConfigBytes { get; set; } = 1 << 20;
+    /// <summary>How long shutdown waits for running jobs before handing them back. Default 5 s.</summary>
+    public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>Also configure Orleans clustering and grain storage on the same database (reminders are
-    /// always configured: the runtime needs them). Turn off to bring your own clustering. Default true.</summary>
-    public bool UsePostgresClustering { get; set; } = true;
+    /// <summary>The longest a silo waits without a notification before it looks for due work (real
+    /// time): a safety net for a lost NOTIFY (a database restart, a dropped connection). Default 5 s.</summary>
+    public TimeSpan MaxPollInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// How long finished jobs (completed, errored, cancelled) and their history are kept, on the
+    /// application clock, before maintenance deletes them. Null (the default) keeps them forever, as
+    /// the crate does. Without it the jobs and job_events tables only grow; systems that run
+    /// millions of jobs a day usually keep one to seven days. A pruned unique job no longer blocks a
+    /// new one of its type. Set the same value on every silo.
+    /// </summary>
+    public TimeSpan? HistoryRetention { get; set; }
 
     /// <summary>
     /// How long Orleans waits for a probe reply before counting a miss. A dead silo is declared dead
@@ -58,66 +77,42 @@ public sealed class JobsOptions
     /// </summary>
     public TimeSpan? MembershipPauseTolerance { get; set; } = TimeSpan.FromSeconds(12);
 
-    /// <summary>
-    /// How long finished jobs (completed, errored, cancelled) and their history are kept, on the
-    /// application clock, before the type's janitor deletes them. Null (the default) keeps them
-    /// forever, as the crate does. Without it the jobs and job_events tables only grow; systems
-    /// that run millions of jobs a day usually keep one to seven days. A pruned unique job no
-    /// longer blocks a new one of its type. Set the same value on every silo.
-    /// </summary>
-    public TimeSpan? HistoryRetention { get; set; }
+    /// <summary>The largest config accepted, in UTF-8 bytes. Default 1 MiB.</summary>
+    public int MaxConfigBytes { get; set; } = 1 << 20;
+
+    /// <summary>Also configure Orleans clustering and grain storage on the same database (reminders are
+    /// always configured: the runtime needs them). Turn off to bring your own clustering. Default true.</summary>
+    public bool UsePostgresClustering { get; set; } = true;
 
     /// <summary>Start this silo's poller when the silo starts. The crate-style facade turns this off
     /// and starts it in <see cref="Jobs.StartPollAsync"/>. Default true.</summary>
     public bool StartPollingWithSilo { get; set; } = true;
 
-    /// <summary>Checks the combination and throws with a clear message.</summary>
+    /// <summary>The application clock for schedules and backoff. Default: real time. Not bindable.</summary>
+    public ClockHandle Clock { get; set; } = ClockHandle.Realtime();
+
+    /// <summary>How configs and execution state are serialized. Default: <see cref="JsonSerializerDefaults.Web"/>.
+    /// Not bindable.</summary>
+    public JsonSerializerOptions JsonSerializerOptions { get; set; } = new(JsonSerializerDefaults.Web);
+
+    /// <summary>Checks every setting and throws with a message naming the first bad one; the same
+    /// rules as the validator that runs at host start.</summary>
     /// <exception cref="ArgumentException">Neither or both of the connection settings are set, or a value is out of range.</exception>
     public void Validate()
     {
-        if (string.IsNullOrWhiteSpace(ConnectionString) == (DataSource is null))
+        if (JobsOptionsValidator.Failures(this).FirstOrDefault() is { } failure)
         {
-            throw new ArgumentException(DataSource is null
-                ? "Jobs need a database: set JobsOptions.ConnectionString or JobsOptions.DataSource."
-                : "Set only one of JobsOptions.ConnectionString and JobsOptions.DataSource, not both.");
+            throw new ArgumentException(failure);
         }
-
-        if (MaxConfigBytes < 2)
-        {
-            throw new ArgumentException($"JobsOptions.MaxConfigBytes must be at least 2 (it is {MaxConfigBytes}).");
-        }
-
-        CheckHistoryRetention(HistoryRetention, "JobsOptions.HistoryRetention");
-
-        if (MembershipProbeTimeout is { } probe && probe <= TimeSpan.Zero)
-        {
-            throw new ArgumentException($"JobsOptions.MembershipProbeTimeout must be positive, or null to keep Orleans' setting (it is {probe}).");
-        }
-
-        if (MembershipPauseTolerance is { } positive && positive <= TimeSpan.Zero)
-        {
-            throw new ArgumentException($"JobsOptions.MembershipPauseTolerance must be positive, or null to keep Orleans' setting (it is {positive}).");
-        }
-
-        if (MembershipPauseTolerance is { } tolerance && MembershipProbeTimeout is { } probeTimeout && tolerance < 3 * probeTimeout)
-        {
-            throw new ArgumentException(
-                $"JobsOptions.MembershipPauseTolerance ({tolerance}) must be at least three times MembershipProbeTimeout ({probeTimeout}): " +
-                "a silo is declared dead after three missed probes, so a shorter tolerance cannot take effect.");
-        }
-
-        ArgumentNullException.ThrowIfNull(Clock);
-        ArgumentNullException.ThrowIfNull(JsonSerializerOptions);
-        ArgumentNullException.ThrowIfNull(Poller);
-        Poller.Validate();
     }
 
-    /// <summary>The one rule for a retention, shared with the crate-style builder.</summary>
-    internal static void CheckHistoryRetention(TimeSpan? retention, string name)
+    /// <summary>Copies the crate-style poller settings onto these options.</summary>
+    internal void Apply(JobPollerConfig poller)
     {
-        if (retention is { } value && value < TimeSpan.FromSeconds(1))
-        {
-            throw new ArgumentException($"{name} must be at least 1 second, or unset to keep finished jobs forever (it is {value}).");
-        }
+        MaxJobsPerProcess = poller.MaxJobsPerProcess;
+        MinJobsPerProcess = poller.MinJobsPerProcess;
+        JobLostInterval = poller.JobLostInterval;
+        ShutdownTimeout = poller.ShutdownTimeout;
+        MaxPollInterval = poller.MaxPollInterval;
     }
 }

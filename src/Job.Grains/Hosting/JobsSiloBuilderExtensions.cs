@@ -3,7 +3,9 @@ using Job.Grains;
 using Job.Hosting;
 using Job.Scheduling;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 using Orleans.Runtime.Hosting;
 
@@ -15,20 +17,68 @@ public static class JobsSiloBuilderExtensions
     /// <summary>The Orleans ADO.NET invariant for PostgreSQL.</summary>
     public const string NpgsqlInvariant = "Npgsql";
 
+    /// <summary>The cluster and service id every Job entry point uses unless told otherwise (Orleans'
+    /// own default is "default"): processes on one database must form one cluster.</summary>
+    public const string DefaultClusterId = "job";
+
     /// <summary>
     /// Adds the job runtime to this silo: the poller, the job and job-type grains, reminders on the
     /// job database (always: each job type keeps one reminder), and by default Orleans clustering and
     /// grain storage on the same database. Register job types with
     /// <see cref="JobsServiceCollectionExtensions.AddJobInitializer{TInitializer}(IServiceCollection)"/>.
+    /// The options are checked when the host starts (<see cref="JobsOptionsValidator"/>). Unless the
+    /// host sets them, the Orleans cluster id and service id become <see cref="DefaultClusterId"/>, as
+    /// for every other entry point (the facade, the silo host, the clients), so all processes on one
+    /// database form one cluster.
     /// </summary>
-    /// <exception cref="ArgumentException">The options are invalid (for example no database).</exception>
     public static ISiloBuilder AddJobs(this ISiloBuilder builder, Action<JobsOptions> configure)
     {
-        ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(configure);
-        var options = new JobsOptions();
-        configure(options);
-        options.Validate();
+        return AddJobsCore(builder, configure);
+    }
+
+    /// <summary>
+    /// As <see cref="AddJobs(ISiloBuilder, Action{JobsOptions})"/>, with the options bound from a
+    /// configuration section (usually <c>configuration.GetSection("Jobs")</c>) by
+    /// <see cref="JobsConfigurationBinder"/>: an unknown key or a duration without its unit is an
+    /// error naming the key. <paramref name="configure"/> runs after the binding (for what
+    /// configuration cannot hold: a data source, a clock, serializer options).
+    /// </summary>
+    /// <exception cref="JobsConfigurationException">The section holds an unknown key or a malformed value.</exception>
+    public static ISiloBuilder AddJobs(this ISiloBuilder builder, IConfiguration section, Action<JobsOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(section);
+        return AddJobsCore(builder, o =>
+        {
+            JobsConfigurationBinder.Bind(section, o);
+            configure?.Invoke(o);
+        });
+    }
+
+    private static ISiloBuilder AddJobsCore(ISiloBuilder builder, Action<JobsOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var services = builder.Services;
+
+        // Which providers to register is decided now; the values themselves are read, and checked,
+        // when the host starts.
+        var declared = new JobsOptions();
+        configure(declared);
+        services.AddOptions<JobsOptions>().Configure(configure).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<JobsOptions>, JobsOptionsValidator>());
+        services.PostConfigure<ClusterOptions>(o =>
+        {
+            var orleansDefaults = new ClusterOptions();
+            if (o.ClusterId == orleansDefaults.ClusterId)
+            {
+                o.ClusterId = DefaultClusterId;
+            }
+
+            if (o.ServiceId == orleansDefaults.ServiceId)
+            {
+                o.ServiceId = DefaultClusterId;
+            }
+        });
 
         // The Orleans providers share the runtime's data source: a data source of the application's
         // no longer shows its password in its connection string, so nothing may rebuild connections
@@ -38,7 +88,7 @@ public static class JobsSiloBuilderExtensions
             o.Invariant = NpgsqlInvariant;
             o.DataSource = runtime.DataSource;
         }));
-        if (options.UsePostgresClustering)
+        if (declared.UsePostgresClustering)
         {
             builder.UseAdoNetClustering(clustering => clustering.Configure<JobRuntime>((o, runtime) =>
             {
@@ -52,24 +102,25 @@ public static class JobsSiloBuilderExtensions
             }));
         }
 
-        if (options.MembershipProbeTimeout is { } probeTimeout)
+        services.AddOptions<ClusterMembershipOptions>().Configure<IOptions<JobsOptions>>((o, jobs) =>
         {
-            builder.Configure<ClusterMembershipOptions>(o => o.ProbeTimeout = probeTimeout);
-        }
+            if (jobs.Value.MembershipProbeTimeout is { } probeTimeout)
+            {
+                o.ProbeTimeout = probeTimeout;
+            }
 
-        if (options.MembershipPauseTolerance is { } pauseTolerance)
-        {
-            // Orleans spares a silo whose open connection delivered a message within
-            // MaxProbeTimeout × NumMissedProbesLimit, so this is what bounds a frozen silo's rescue.
-            builder.Configure<ClusterMembershipOptions>(o =>
-                o.MaxProbeTimeout = TimeSpan.FromTicks(Math.Max(o.ProbeTimeout.Ticks, pauseTolerance.Ticks / Math.Max(1, o.NumMissedProbesLimit))));
-        }
+            if (jobs.Value.MembershipPauseTolerance is { } pauseTolerance)
+            {
+                // Orleans spares a silo whose open connection delivered a message within
+                // MaxProbeTimeout × NumMissedProbesLimit, so this is what bounds a frozen silo's rescue.
+                o.MaxProbeTimeout = TimeSpan.FromTicks(Math.Max(o.ProbeTimeout.Ticks, pauseTolerance.Ticks / Math.Max(1, o.NumMissedProbesLimit)));
+            }
+        });
 
         // Job grains live where they are called; their directory is this silo's own.
         builder.AddGrainDirectory(LocalRunDirectory.Name, (_, _) => new LocalRunDirectory());
 
-        var services = builder.Services;
-        services.AddSingleton(options);
+        services.AddSingleton(sp => sp.GetRequiredService<IOptions<JobsOptions>>().Value);
         services.AddSingleton<JobRuntime>();
         services.AddSingleton(sp =>
         {

@@ -94,7 +94,7 @@ internal sealed class ArtificialTimeProvider : TimeProvider
         DateTimeOffset target;
         lock (_gate)
         {
-            target = SaturatingAdd(NowLocked(), by);
+            target = TimeArithmetic.SaturatingAdd(NowLocked(), by);
         }
 
         var processed = 0;
@@ -197,7 +197,7 @@ internal sealed class ArtificialTimeProvider : TimeProvider
             // Ordered processing: a periodic timer's next wake is one period after this one.
             if (next.Period is { } period)
             {
-                EnqueueLocked(next, SaturatingAdd(next.Due, period));
+                EnqueueLocked(next, TimeArithmetic.SaturatingAdd(next.Due, period));
             }
 
             timer = next;
@@ -226,8 +226,8 @@ internal sealed class ArtificialTimeProvider : TimeProvider
                 if (next.Period is { } period)
                 {
                     // No catch-up storm after a jump: like a real timer, fire once and carry on from now.
-                    var following = SaturatingAdd(next.Due, period);
-                    EnqueueLocked(next, following > now ? following : SaturatingAdd(now, period));
+                    var following = TimeArithmetic.SaturatingAdd(next.Due, period);
+                    EnqueueLocked(next, following > now ? following : TimeArithmetic.SaturatingAdd(now, period));
                 }
 
                 timer = next;
@@ -255,7 +255,7 @@ internal sealed class ArtificialTimeProvider : TimeProvider
             timer.Period = period == Timeout.InfiniteTimeSpan || period == TimeSpan.Zero ? null : period;
             if (dueTime != Timeout.InfiniteTimeSpan)
             {
-                EnqueueLocked(timer, SaturatingAdd(NowLocked(), dueTime));
+                EnqueueLocked(timer, TimeArithmetic.SaturatingAdd(NowLocked(), dueTime));
             }
 
             ScheduleDispatchLocked();
@@ -332,11 +332,6 @@ internal sealed class ArtificialTimeProvider : TimeProvider
         _pump.Change(realDelay, Timeout.InfiniteTimeSpan);
     }
 
-    private static DateTimeOffset SaturatingAdd(DateTimeOffset at, TimeSpan by)
-    {
-        var headroom = DateTimeOffset.MaxValue.UtcTicks - at.UtcTicks;
-        return by.Ticks >= headroom ? DateTimeOffset.MaxValue : at.ToUniversalTime().AddTicks(by.Ticks);
-    }
 
     private sealed class WakeOrder : IComparer<ArtificialTimer>
     {

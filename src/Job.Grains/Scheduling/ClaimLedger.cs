@@ -17,7 +17,7 @@ internal sealed class ClaimLedger(JobsOptions options)
 {
     private readonly ConcurrentDictionary<(JobId Id, long Token), byte> _claims = new();
     private readonly ConcurrentDictionary<(JobId Id, long Token), byte> _untaken = new();
-    private readonly CapacityTracker _capacity = new(options.Poller.MinJobsPerProcess, options.Poller.MaxJobsPerProcess);
+    private readonly CapacityTracker _capacity = new(options.MinJobsPerProcess, options.MaxJobsPerProcess);
 
     /// <summary>Set when the running count drops below the minimum: time to claim more.</summary>
     public WakeSignal RoomFreed { get; } = new();

@@ -62,7 +62,7 @@ public sealed class ClockHandle
 
         return delay <= MaxSingleDelay
             ? Task.Delay(delay, TimeProvider, cancellationToken)
-            : DelayUntil(SaturatingAdd(Now, delay), cancellationToken);
+            : DelayUntil(TimeArithmetic.SaturatingAdd(Now, delay), cancellationToken);
     }
 
     /// <summary>
@@ -122,9 +122,4 @@ public sealed class ClockHandle
         }
     }
 
-    private static DateTimeOffset SaturatingAdd(DateTimeOffset at, TimeSpan by)
-    {
-        var headroom = DateTimeOffset.MaxValue.UtcTicks - at.UtcTicks;
-        return by.Ticks >= headroom ? DateTimeOffset.MaxValue : at + by;
-    }
 }

@@ -73,7 +73,7 @@ internal sealed partial class JobPoller(
             _background.Add(Task.Run(() => HeartbeatLoopAsync(_stopBackground.Token), CancellationToken.None));
             _mainLoop = Task.Run(() => MainLoopAsync(_stopClaiming.Token), CancellationToken.None);
         }
-        LogStarted(SiloName, string.Join(", ", _typeArray), runtime.Poller.MaxJobsPerProcess);
+        LogStarted(SiloName, string.Join(", ", _typeArray), runtime.Options.MaxJobsPerProcess);
     }
 
     /// <summary>Stops claiming, signals running jobs, waits up to the shutdown timeout (real time), then
@@ -219,7 +219,7 @@ internal sealed partial class JobPoller(
                 continue;
             }
 
-            await WaitAsync(ahead, runtime.Poller.MaxPollInterval, ct).ConfigureAwait(false);
+            await WaitAsync(ahead, runtime.Options.MaxPollInterval, ct).ConfigureAwait(false);
         }
     }
 
@@ -282,7 +282,7 @@ internal sealed partial class JobPoller(
 
     private async Task HeartbeatLoopAsync(CancellationToken ct)
     {
-        var interval = runtime.Poller.JobLostInterval / 4;
+        var interval = runtime.Options.JobLostInterval / 4;
         var failures = new FailureStreak();
         while (!ct.IsCancellationRequested)
         {
@@ -293,11 +293,11 @@ internal sealed partial class JobPoller(
 
                 // The fallback for hung runners, on database time: every silo checks the types it
                 // runs (the statement is atomic, so the first one to see a lost job takes it).
-                var lost = await runtime.Queue.RescueLostAsync(_typeArray, runtime.Poller.JobLostInterval, runtime.Clock.Now, ct).ConfigureAwait(false);
+                var lost = await runtime.Queue.RescueLostAsync(_typeArray, runtime.Options.JobLostInterval, runtime.Clock.Now, ct).ConfigureAwait(false);
                 foreach (var (id, type) in lost)
                 {
                     JobTelemetry.Rescued.Add(1);
-                    LogLost(id, type, runtime.Poller.JobLostInterval);
+                    LogLost(id, type, runtime.Options.JobLostInterval);
                 }
 
                 failures.Reset();
@@ -327,7 +327,7 @@ internal sealed partial class JobPoller(
 
         // 2. Tell running jobs, then give them the shutdown timeout (real time).
         shutdownSignal.Signal();
-        var deadline = DateTime.UtcNow + runtime.Poller.ShutdownTimeout;
+        var deadline = DateTime.UtcNow + runtime.Options.ShutdownTimeout;
         while (!ledger.IsEmpty && DateTime.UtcNow < deadline)
         {
             await Task.Delay(TimeSpan.FromMilliseconds(20)).ConfigureAwait(false);
@@ -340,7 +340,7 @@ internal sealed partial class JobPoller(
             try
             {
                 var handedBack = await runtime.Queue.AbortAsync(remaining, "shutdown timeout", runtime.Clock.Now, CancellationToken.None).ConfigureAwait(false);
-                LogHandedBack(handedBack, runtime.Poller.ShutdownTimeout);
+                LogHandedBack(handedBack, runtime.Options.ShutdownTimeout);
             }
             catch (Exception ex)
             {

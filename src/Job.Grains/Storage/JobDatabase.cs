@@ -18,8 +18,13 @@ internal static class JobDatabase
         return command;
     }
 
+    /// <summary>The latest time stored: a later one (a saturated delay, <c>SpawnAtAsync(DateTimeOffset.MaxValue)</c>)
+    /// is stored as this, because Npgsql writes <see cref="DateTime.MaxValue"/> as PostgreSQL's
+    /// <c>infinity</c>, which no arithmetic on due times accepts.</summary>
+    public static readonly DateTimeOffset LatestTime = new(9999, 12, 31, 0, 0, 0, TimeSpan.Zero);
+
     public static NpgsqlCommand WithTime(this NpgsqlCommand command, string name, DateTimeOffset? value) =>
-        command.With(name, value?.UtcDateTime, NpgsqlDbType.TimestampTz);
+        command.With(name, value is { } at && at > LatestTime ? LatestTime.UtcDateTime : value?.UtcDateTime, NpgsqlDbType.TimestampTz);
 
     /// <summary>Runs the command and maps every row it returns.</summary>
     public static async Task<List<T>> ReadAllAsync<T>(this NpgsqlCommand command, Func<NpgsqlDataReader, T> map, CancellationToken ct)

@@ -179,7 +179,7 @@ internal static class SiloCli
             silo.AddJobs(o =>
             {
                 o.ConnectionString = connectionString;
-                o.Poller = settings.Poller;
+                o.Apply(settings.Poller);
                 o.HistoryRetention = settings.HistoryRetention;
                 o.MembershipProbeTimeout = settings.MembershipProbeTimeout;
                 o.MembershipPauseTolerance = settings.MembershipPauseTolerance;

@@ -27,7 +27,7 @@ public sealed class ConfigValidationTests
     }
 
     [Theory]
-    [InlineData(0, 0, "MaxJobsPerProcess must be at least 1")]
+    [InlineData(0, 0, "MaxJobsPerProcess must be between 1 and 10000")]
     [InlineData(10, 20, "MinJobsPerProcess must be between 1 and MaxJobsPerProcess (10)")]
     [InlineData(10, 0, "MinJobsPerProcess must be between 1 and MaxJobsPerProcess (10)")]
     public void Poller_capacity_must_be_consistent(int max, int min, string expected)
@@ -55,8 +55,8 @@ public sealed class ConfigValidationTests
 
         var tooShort = Assert.Throws<ArgumentException>(() => Options(TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(12)).Validate());
         Assert.Contains("MembershipPauseTolerance (00:00:12) must be at least three times MembershipProbeTimeout (00:00:05)", tooShort.Message);
-        Assert.Contains("MembershipProbeTimeout must be positive", Assert.Throws<ArgumentException>(() => Options(TimeSpan.Zero, null).Validate()).Message);
-        Assert.Contains("MembershipPauseTolerance must be positive", Assert.Throws<ArgumentException>(() => Options(null, TimeSpan.FromSeconds(-1)).Validate()).Message);
+        Assert.Contains("MembershipProbeTimeout must be between", Assert.Throws<ArgumentException>(() => Options(TimeSpan.Zero, null).Validate()).Message);
+        Assert.Contains("MembershipPauseTolerance must be between", Assert.Throws<ArgumentException>(() => Options(null, TimeSpan.FromSeconds(-1)).Validate()).Message);
         Options(TimeSpan.FromSeconds(3), TimeSpan.FromSeconds(9)).Validate();
         Options(null, null).Validate();
     }

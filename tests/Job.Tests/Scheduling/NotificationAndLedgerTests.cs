@@ -43,7 +43,7 @@ public sealed class NotificationAndLedgerTests
     [Fact]
     public void A_stale_run_and_the_new_claim_of_the_same_job_are_released_separately()
     {
-        var ledger = new ClaimLedger(new JobsOptions { Poller = new JobPollerConfig { MaxJobsPerProcess = 2, MinJobsPerProcess = 2 } });
+        var ledger = new ClaimLedger(new JobsOptions { MaxJobsPerProcess = 2, MinJobsPerProcess = 2 });
         var id = JobId.New();
         var stale = Claim(id, token: 1);
         var fresh = Claim(id, token: 2);

@@ -1,3 +1,5 @@
+using Job.Scheduling;
+
 namespace Job.Execution;
 
 /// <summary>
@@ -72,7 +74,7 @@ internal sealed class RetryPolicy
     /// rather than throwing when a huge backoff meets a late clock.
     /// </summary>
     public DateTimeOffset NextAttemptAt(DateTimeOffset now, int attempt, Random? rng = null)
-        => SaturatingAdd(now, CalculateBackoff(attempt, rng));
+        => TimeArithmetic.SaturatingAdd(now, CalculateBackoff(attempt, rng));
 
     /// <summary>
     /// True when the retry run described by <paramref name="window"/> has been due for more than
@@ -90,9 +92,4 @@ internal sealed class RetryPolicy
         return elapsed.Ticks > threshold;
     }
 
-    internal static DateTimeOffset SaturatingAdd(DateTimeOffset at, TimeSpan by)
-    {
-        var headroom = DateTimeOffset.MaxValue.UtcTicks - at.UtcTicks;
-        return by.Ticks >= headroom ? DateTimeOffset.MaxValue.ToOffset(at.Offset) : at + by;
-    }
 }
