@@ -17,7 +17,7 @@ internal sealed class CompletionBatcher : IAsyncDisposable
     private const int MaxBatch = 1000;
 
     // Batches written at once: while one waits on its commit (fsync), the next fills and goes.
-    private const int Writers = 3;
+    internal const int Writers = 3;
 
     private readonly JobRuntime _runtime;
     private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>();

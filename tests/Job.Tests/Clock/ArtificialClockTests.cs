@@ -341,12 +341,12 @@ public sealed class ArtificialClockTests
         Assert.True(clock.Now >= due);
     }
 
-    private static async Task WaitUntil(Func<bool> condition)
+    private static async Task WaitUntil(Func<bool> condition, [System.Runtime.CompilerServices.CallerArgumentExpression(nameof(condition))] string? what = null)
     {
         var deadline = DateTime.UtcNow + TestTimeout;
         while (!condition())
         {
-            Assert.True(DateTime.UtcNow < deadline, "condition not reached in time");
+            Assert.True(DateTime.UtcNow < deadline, $"`{what}` did not hold within {TestTimeout}");
             await Task.Delay(5);
         }
     }

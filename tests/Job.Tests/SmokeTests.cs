@@ -1,2 +1,0 @@
-namespace Job.Tests;
-public sealed class SmokeTests { [Fact] public void Builds() => Assert.True(true); }
