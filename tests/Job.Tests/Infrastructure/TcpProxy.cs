@@ -21,6 +21,7 @@ public sealed class TcpProxy : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly ConcurrentDictionary<Link, byte> _links = new();
     private readonly Task _accepting;
+    private int _disposed;
 
     private TcpProxy(string targetHost, int targetPort)
     {
@@ -146,6 +147,11 @@ public sealed class TcpProxy : IAsyncDisposable
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         await _stop.CancelAsync().ConfigureAwait(false);
         _listener.Stop();
         await _accepting.ConfigureAwait(false);
