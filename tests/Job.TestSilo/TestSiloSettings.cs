@@ -6,6 +6,11 @@ namespace Job.TestSilo;
 /// <summary>The test silo's settings, all from environment variables (JOB_TEST_*).</summary>
 internal sealed record TestSiloSettings
 {
+    /// <summary>The value of <c>JOB_TEST_ENTRY</c> that starts the silo through <c>Jobs.InitAsync</c>.</summary>
+    public const string FacadeEntry = "facade";
+
+    /// <summary><c>JOB_TEST_ENTRY</c>: <c>host</c> (default, <c>AddJobs</c> on loopback) or <c>facade</c>.</summary>
+    public string Entry { get; init; } = "host";
     public required string ConnectionString { get; init; }
     public required string ClusterId { get; init; }
     public string ServiceId { get; init; } = "job-test";
@@ -24,6 +29,12 @@ internal sealed record TestSiloSettings
         var max = Int("JOB_TEST_MAX_JOBS") ?? 50;
         return new TestSiloSettings
         {
+            Entry = Environment.GetEnvironmentVariable("JOB_TEST_ENTRY") switch
+            {
+                null or "" or "host" => "host",
+                FacadeEntry => FacadeEntry,
+                var other => throw new InvalidOperationException($"JOB_TEST_ENTRY must be 'host' or '{FacadeEntry}', not '{other}'."),
+            },
             ConnectionString = Required("JOB_TEST_CS"),
             ClusterId = Required("JOB_TEST_CLUSTER"),
             ServiceId = Environment.GetEnvironmentVariable("JOB_TEST_SERVICE") ?? "job-test",
@@ -38,6 +49,16 @@ internal sealed record TestSiloSettings
             IAmAliveTablePublishTimeout = Ms("JOB_TEST_MEMBERSHIP_IAMALIVE_MS"),
         };
     }
+
+    /// <summary>How the silo claims and runs jobs.</summary>
+    public JobPollerConfig PollerConfig() => new()
+    {
+        MaxJobsPerProcess = MaxJobs,
+        MinJobsPerProcess = MinJobs,
+        JobLostInterval = JobLostInterval,
+        ShutdownTimeout = ShutdownTimeout,
+        MaxPollInterval = MaxPollInterval,
+    };
 
     /// <summary>Overrides only what the test set; everything else stays at Orleans' defaults.</summary>
     public void ApplyMembership(ClusterMembershipOptions o)

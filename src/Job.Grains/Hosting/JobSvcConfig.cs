@@ -44,8 +44,15 @@ public sealed class JobSvcConfig
     public string ClusterId { get; }
     /// <summary>The Orleans service id (part of reminder and storage keys: keep it stable).</summary>
     public string ServiceId { get; }
-    /// <summary>The address other silos reach this one at.</summary>
-    public IPAddress AdvertisedAddress { get; }
+    /// <summary>
+    /// The address other silos reach this one at, which it also listens on; set with
+    /// <see cref="JobSvcConfigBuilder.Endpoint"/>. Null (the default): <see cref="Jobs.InitAsync"/> takes the
+    /// address of this host's interface that routes to the database server, because every silo reaches the
+    /// database and so most likely this interface too (loopback would keep silos on other hosts out); it is
+    /// loopback when the database is on this host's loopback or a Unix socket, or when no route is found
+    /// (then a warning is logged).
+    /// </summary>
+    public IPAddress? AdvertisedAddress { get; }
     /// <summary>The silo-to-silo port; 0 picks a free one.</summary>
     public int SiloPort { get; }
     /// <summary>The client gateway port; 0 picks a free one.</summary>
@@ -77,7 +84,7 @@ public sealed class JobSvcConfigBuilder
     internal ClockHandle ClockValue { get; private set; } = ClockHandle.Realtime();
     internal string ClusterIdValue { get; private set; } = "job";
     internal string ServiceIdValue { get; private set; } = "job";
-    internal IPAddress AdvertisedAddressValue { get; private set; } = IPAddress.Loopback;
+    internal IPAddress? AdvertisedAddressValue { get; private set; }
     internal int SiloPortValue { get; private set; }
     internal int GatewayPortValue { get; private set; }
     internal TimeSpan? HistoryRetentionValue { get; private set; }
@@ -101,9 +108,15 @@ public sealed class JobSvcConfigBuilder
     /// <summary>The Orleans cluster and service ids (defaults "job", "job").</summary>
     public JobSvcConfigBuilder Cluster(string clusterId, string serviceId = "job") { ClusterIdValue = clusterId; ServiceIdValue = serviceId; return this; }
 
-    /// <summary>Where other silos reach this one, and its ports (0 = a free port). Default loopback.</summary>
+    /// <summary>
+    /// Where other silos reach this one (it listens there too), and its ports (0 = a free port). Without
+    /// it, the silo advertises this host's address on the route to the database server (see
+    /// <see cref="JobSvcConfig.AdvertisedAddress"/>); set it when the other silos reach this host at
+    /// another of its addresses (several interfaces), or to loopback to keep a single-host cluster private.
+    /// </summary>
     public JobSvcConfigBuilder Endpoint(IPAddress advertisedAddress, int siloPort = 0, int gatewayPort = 0)
     {
+        ArgumentNullException.ThrowIfNull(advertisedAddress);
         AdvertisedAddressValue = advertisedAddress;
         SiloPortValue = siloPort;
         GatewayPortValue = gatewayPort;

@@ -14,7 +14,7 @@ namespace Job;
 /// <see cref="StartPollAsync"/> starts running them; <see cref="ShutdownAsync"/> hands running work back.
 /// For an application with its own host, use <c>siloBuilder.AddJobs(…)</c> instead: same runtime.
 /// </summary>
-public sealed class Jobs : IAsyncDisposable
+public sealed partial class Jobs : IAsyncDisposable
 {
     private readonly IHost _host;
     private readonly Hosting.JobRuntime _runtime;
@@ -46,7 +46,9 @@ public sealed class Jobs : IAsyncDisposable
 
     /// <summary>
     /// Applies migrations (if configured) and starts this process's silo. No job runs until
-    /// <see cref="StartPollAsync"/>.
+    /// <see cref="StartPollAsync"/>. The silo listens on, and advertises to the others,
+    /// <see cref="JobSvcConfig.AdvertisedAddress"/>, or by default this host's address on the route to
+    /// the database (logged at start; a warning when only loopback was found for a remote database).
     /// </summary>
     public static async Task<Jobs> InitAsync(JobSvcConfig config, CancellationToken cancellationToken = default)
     {
@@ -54,7 +56,10 @@ public sealed class Jobs : IAsyncDisposable
         var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
         builder.Logging.ClearProviders();
         config.ConfigureLogging?.Invoke(builder.Logging);
-        var free = Hosting.FreePorts.Take(2, config.AdvertisedAddress);
+        var advertised = config.AdvertisedAddress is { } configured
+            ? new Hosting.AdvertisedAddress.Choice(configured, "set with JobSvcConfigBuilder.Endpoint", FellBack: false)
+            : Hosting.AdvertisedAddress.ForDatabase(config.ConnectionString ?? config.DataSource!.ConnectionString);
+        var free = Hosting.FreePorts.Take(2, advertised.Address);
         var siloPort = config.SiloPort == 0 ? free[0] : config.SiloPort;
         var gatewayPort = config.GatewayPort == 0 ? free[1] : config.GatewayPort;
         builder.UseOrleans(silo =>
@@ -64,10 +69,20 @@ public sealed class Jobs : IAsyncDisposable
                 o.ClusterId = config.ClusterId;
                 o.ServiceId = config.ServiceId;
             });
-            silo.ConfigureEndpoints(config.AdvertisedAddress, siloPort, gatewayPort, listenOnAnyHostAddress: false);
+            silo.ConfigureEndpoints(advertised.Address, siloPort, gatewayPort, listenOnAnyHostAddress: false);
             silo.AddJobs(config.ApplyTo);
         });
         var host = builder.Build();
+        var logger = host.Services.GetRequiredService<ILogger<Jobs>>();
+        if (advertised.FellBack)
+        {
+            LogAdvertisedLoopback(logger, advertised.Address, siloPort, advertised.Reason);
+        }
+        else
+        {
+            LogAdvertised(logger, advertised.Address, siloPort, gatewayPort, advertised.Reason);
+        }
+
         try
         {
             await host.StartAsync(cancellationToken).ConfigureAwait(false);
@@ -143,4 +158,10 @@ public sealed class Jobs : IAsyncDisposable
             _host.Dispose();
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "This silo listens on and advertises {Address}:{SiloPort} (gateway port {GatewayPort}): {Reason}.")]
+    private static partial void LogAdvertised(ILogger logger, System.Net.IPAddress address, int siloPort, int gatewayPort, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "This silo advertises {Address}:{SiloPort} because {Reason}: silos on other hosts cannot reach it. Set JobSvcConfigBuilder.Endpoint(address) to the address they reach this host at.")]
+    private static partial void LogAdvertisedLoopback(ILogger logger, System.Net.IPAddress address, int siloPort, string reason);
 }

@@ -88,7 +88,9 @@ internal sealed class ClusterHarness : IAsyncDisposable
         File.AppendAllText(Path.Combine(LogDirectory, "test.log"), line + Environment.NewLine);
     }
 
-    public SiloProcess StartSilo(IReadOnlyDictionary<string, string>? settings = null, string? label = null)
+    /// <summary>Starts a test silo; <paramref name="commandPrefix"/> runs it through another command
+    /// (<c>ip netns exec ns1</c>).</summary>
+    public SiloProcess StartSilo(IReadOnlyDictionary<string, string>? settings = null, string? label = null, IReadOnlyList<string>? commandPrefix = null)
     {
         label ??= "silo" + Interlocked.Increment(ref _next).ToString(CultureInfo.InvariantCulture);
         var env = new Dictionary<string, string>
@@ -101,7 +103,7 @@ internal sealed class ClusterHarness : IAsyncDisposable
             env[k] = v;
         }
 
-        var silo = SiloProcess.Start(label, Path.Combine(LogDirectory, label + ".log"), env);
+        var silo = SiloProcess.Start(label, Path.Combine(LogDirectory, label + ".log"), env, commandPrefix);
         lock (_silos)
         {
             _silos.Add(silo);
@@ -110,10 +112,10 @@ internal sealed class ClusterHarness : IAsyncDisposable
         return silo;
     }
 
-    public async Task<SiloProcess> StartSiloReadyAsync(IReadOnlyDictionary<string, string>? settings = null, string? label = null)
+    public async Task<SiloProcess> StartSiloReadyAsync(IReadOnlyDictionary<string, string>? settings = null, string? label = null, IReadOnlyList<string>? commandPrefix = null)
     {
         var started = Stopwatch.StartNew();
-        var silo = StartSilo(settings, label);
+        var silo = StartSilo(settings, label, commandPrefix);
         var address = await silo.WaitReadyAsync(ReadyTimeout).ConfigureAwait(false);
         Log($"{silo.Label} (pid {silo.Pid}) ready as {address} after {started.Elapsed.TotalSeconds:F1}s");
         return silo;

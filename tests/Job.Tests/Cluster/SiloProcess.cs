@@ -75,9 +75,13 @@ internal sealed class SiloProcess : IAsyncDisposable
             : throw new FileNotFoundException($"Job.TestSilo.dll was found neither at {own} nor at {copied}; build the solution first.");
     }
 
-    public static SiloProcess Start(string label, string logPath, IReadOnlyDictionary<string, string> environment)
+    /// <summary>Starts <c>dotnet Job.TestSilo.dll</c>, or <c>&lt;prefix…&gt; dotnet Job.TestSilo.dll</c> when a
+    /// command prefix is given (<c>ip netns exec ns1</c>: it execs dotnet in place, so <see cref="Pid"/> and
+    /// the signals still reach the silo).</summary>
+    public static SiloProcess Start(string label, string logPath, IReadOnlyDictionary<string, string> environment, IReadOnlyList<string>? commandPrefix = null)
     {
-        var psi = new ProcessStartInfo("dotnet")
+        var prefix = commandPrefix ?? [];
+        var psi = new ProcessStartInfo(prefix.Count > 0 ? prefix[0] : "dotnet")
         {
             UseShellExecute = false,
             RedirectStandardOutput = true,
@@ -85,6 +89,16 @@ internal sealed class SiloProcess : IAsyncDisposable
             RedirectStandardInput = true,
             WorkingDirectory = Path.GetDirectoryName(SiloDllPath())!,
         };
+        if (prefix.Count > 0)
+        {
+            foreach (var word in prefix.Skip(1))
+            {
+                psi.ArgumentList.Add(word);
+            }
+
+            psi.ArgumentList.Add("dotnet");
+        }
+
         psi.ArgumentList.Add(SiloDllPath());
         foreach (var (key, value) in environment)
         {
@@ -101,7 +115,7 @@ internal sealed class SiloProcess : IAsyncDisposable
         process.OutputDataReceived += (_, e) => silo.OnLine(e.Data, "");
         process.ErrorDataReceived += (_, e) => silo.OnLine(e.Data, "[stderr] ");
         process.Exited += (_, _) => silo._ready.TrySetException(new InvalidOperationException($"Silo {label} exited before it was ready; see {logPath}."));
-        silo.Write($"==== {DateTime.UtcNow:HH:mm:ss.fff} starting {label}: dotnet {psi.ArgumentList[0]}");
+        silo.Write($"==== {DateTime.UtcNow:HH:mm:ss.fff} starting {label}: {psi.FileName} {string.Join(' ', psi.ArgumentList)}");
         process.Start();
         process.StandardInput.Close();
         process.BeginOutputReadLine();
