@@ -117,3 +117,49 @@ internal static class TestRuns
         await insert.ExecuteNonQueryAsync(CancellationToken.None).ConfigureAwait(false);
     }
 }
+
+/// <summary>
+/// <c>crash.die</c>: records its start, then kills its own process (SIGKILL), like a job that
+/// crashes its silo every time it runs. Two attempts at most: a job that keeps killing silos must
+/// end errored, not be rescued forever.
+/// </summary>
+public sealed class CrashDieJob(ILocalSiloDetails silo) : IJobInitializer<BlockConfig>
+{
+    public JobType JobType { get; } = new("crash.die");
+
+    public RetrySettings RetryOnErrorSettings { get; } = new() { NAttempts = 2, MinBackoff = TimeSpan.FromMilliseconds(200) };
+
+    public IJobRunner Init(Job job, JobSpawner<BlockConfig> spawner) => new Runner(silo.SiloAddress.ToParsableString());
+
+    private sealed class Runner(string silo) : IJobRunner
+    {
+        public async Task<JobCompletion> RunAsync(CurrentJob currentJob, CancellationToken cancellationToken)
+        {
+            await TestRuns.RecordStartAsync(currentJob, silo).ConfigureAwait(false);
+            Console.Out.WriteLine($"crash.die {currentJob.Id} attempt {currentJob.Attempt}: killing this process");
+            Console.Out.Flush();
+            System.Diagnostics.Process.GetCurrentProcess().Kill();
+            await Task.Delay(Timeout.Infinite, CancellationToken.None).ConfigureAwait(false);
+            return JobCompletion.Complete();
+        }
+    }
+}
+
+/// <summary><c>crash.fail</c>: fails every run with a recognisable message; one attempt.</summary>
+public sealed class CrashFailJob : IJobInitializer<BlockConfig>
+{
+    /// <summary>The message every run fails with.</summary>
+    public const string Message = "crash.fail fails on purpose";
+
+    public JobType JobType { get; } = new("crash.fail");
+
+    public RetrySettings RetryOnErrorSettings { get; } = new() { NAttempts = 1 };
+
+    public IJobRunner Init(Job job, JobSpawner<BlockConfig> spawner) => new Runner();
+
+    private sealed class Runner : IJobRunner
+    {
+        public Task<JobCompletion> RunAsync(CurrentJob currentJob, CancellationToken cancellationToken) =>
+            throw new InvalidOperationException(Message);
+    }
+}

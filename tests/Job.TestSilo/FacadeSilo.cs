@@ -22,16 +22,18 @@ internal static class FacadeSilo
             throw new InvalidOperationException("JOB_TEST_ENTRY=facade takes no JOB_TEST_MEMBERSHIP_* settings.");
         }
 
-        var config = JobSvcConfig.Builder()
+        var builder = JobSvcConfig.Builder()
             .PgCon(settings.ConnectionString)
             .Cluster(settings.ClusterId, settings.ServiceId)
-            .PollerConfig(settings.PollerConfig())
-            .Logging(SiloOutput.ConfigureLogging)
-            .Build();
+            .PollerConfig(settings.PollerConfig());
+        // JOB_TEST_DEFAULT_LOGGING=1: the facade's own default logging, as an application gets it.
+        var config = (settings.DefaultLogging ? builder : builder.Logging(SiloOutput.ConfigureLogging)).Build();
         await using var jobs = await Jobs.InitAsync(config).ConfigureAwait(false);
         var silo = jobs.Services.GetRequiredService<ILocalSiloDetails>();
         jobs.AddInitializer(new CrashWorkJob(silo));
         jobs.AddInitializer(new CrashBlockJob(silo));
+        jobs.AddInitializer(new CrashDieJob(silo));
+        jobs.AddInitializer(new CrashFailJob());
 
         var stop = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);

@@ -40,6 +40,8 @@ builder.UseOrleans(silo =>
 });
 builder.Services.AddJobInitializer<CrashWorkJob>();
 builder.Services.AddJobInitializer<CrashBlockJob>();
+builder.Services.AddJobInitializer<CrashDieJob>();
+builder.Services.AddJobInitializer<CrashFailJob>();
 
 using var host = builder.Build();
 await host.StartAsync().ConfigureAwait(false);

@@ -23,12 +23,14 @@ internal sealed record TestSiloSettings
     public TimeSpan? ProbeTimeout { get; init; }
     public int? NumMissedProbesLimit { get; init; }
     public TimeSpan? IAmAliveTablePublishTimeout { get; init; }
+    public bool DefaultLogging { get; init; }
 
     public static TestSiloSettings FromEnvironment()
     {
         var max = Int("JOB_TEST_MAX_JOBS") ?? 50;
         return new TestSiloSettings
         {
+            DefaultLogging = Environment.GetEnvironmentVariable("JOB_TEST_DEFAULT_LOGGING") == "1",
             Entry = Environment.GetEnvironmentVariable("JOB_TEST_ENTRY") switch
             {
                 null or "" or "host" => "host",

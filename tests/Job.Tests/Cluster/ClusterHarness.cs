@@ -47,6 +47,9 @@ internal sealed class ClusterHarness : IAsyncDisposable
 
     public string ConnectionString { get; }
 
+    /// <summary>The runtime the harness spawns and reads with (no silo in the test process).</summary>
+    public JobRuntime Runtime => _runtime;
+
     public string ClusterId { get; }
 
     public string LogDirectory { get; }

@@ -66,6 +66,20 @@ public sealed class TcpProxy : IAsyncDisposable
         return count;
     }
 
+    /// <summary>Makes the server's bytes on every connection open now arrive <paramref name="delay"/>
+    /// late (a slow network: nothing is lost, the order is kept); returns how many connections.</summary>
+    public int DelayServerBytes(TimeSpan delay)
+    {
+        var count = 0;
+        foreach (var link in _links.Keys)
+        {
+            link.ServerDelay = delay;
+            count++;
+        }
+
+        return count;
+    }
+
     private async Task AcceptLoopAsync()
     {
         while (!_stop.IsCancellationRequested)
@@ -93,7 +107,7 @@ public sealed class TcpProxy : IAsyncDisposable
         try
         {
             await server.ConnectAsync(_targetHost, _targetPort, _stop.Token).ConfigureAwait(false);
-            await Task.WhenAll(PumpAsync(link, client, server), PumpAsync(link, server, client)).ConfigureAwait(false);
+            await Task.WhenAll(PumpAsync(link, client, server, fromServer: false), PumpAsync(link, server, client, fromServer: true)).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is OperationCanceledException or SocketException or ObjectDisposedException)
         {
@@ -112,7 +126,7 @@ public sealed class TcpProxy : IAsyncDisposable
     // Relays one direction until either end closes. When the link is blackholed, bytes are dropped,
     // and an end that closes is not told to the other (a NAT that forgot the connection forwards no FIN):
     // the other socket stays open until the relay is disposed.
-    private async Task PumpAsync(Link link, Socket from, Socket to)
+    private async Task PumpAsync(Link link, Socket from, Socket to, bool fromServer)
     {
         var buffer = new byte[16 * 1024];
         try
@@ -128,6 +142,11 @@ public sealed class TcpProxy : IAsyncDisposable
                 if (link.Blackholed)
                 {
                     continue;
+                }
+
+                if (fromServer && link.ServerDelay > TimeSpan.Zero)
+                {
+                    await Task.Delay(link.ServerDelay, _stop.Token).ConfigureAwait(false);
                 }
 
                 await to.SendAsync(buffer.AsMemory(0, read), SocketFlags.None, _stop.Token).ConfigureAwait(false);
@@ -174,6 +193,8 @@ public sealed class TcpProxy : IAsyncDisposable
             get => _blackholed;
             set => _blackholed = value;
         }
+
+        public TimeSpan ServerDelay { get; set; }
 
         public void Close()
         {
