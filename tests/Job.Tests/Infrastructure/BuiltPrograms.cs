@@ -27,13 +27,19 @@ public static class BuiltPrograms
         // tests/Job.Tests/bin/<Configuration>/<tfm>/
         var framework = testFolder.Name;
         var configuration = testFolder.Parent!.Name;
-        var root = testFolder;
+        return Path.Combine(RepositoryRoot(), project, "bin", configuration, framework, dllName);
+    }
+
+    /// <summary>The repository's root: the folder above this test assembly that holds Job.sln.</summary>
+    public static string RepositoryRoot()
+    {
+        var root = new DirectoryInfo(AppContext.BaseDirectory);
         while (root is not null && !File.Exists(Path.Combine(root.FullName, "Job.sln")))
         {
             root = root.Parent;
         }
 
-        Assert.True(root is not null, $"no Job.sln above {testFolder.FullName}");
-        return Path.Combine(root!.FullName, project, "bin", configuration, framework, dllName);
+        Assert.True(root is not null, $"no Job.sln above {AppContext.BaseDirectory}");
+        return root!.FullName;
     }
 }

@@ -31,6 +31,8 @@ public sealed class WorkerSampleTests(DatabaseFixture db) : IClassFixture<Databa
         });
         await worker.WaitReadyAsync(ReadyTimeout);
 
+        // 10.20: a one-machine setup (Orleans:AdvertisedIP 127.0.0.1 in the sample's appsettings.json) keeps the port on loopback.
+        Assert.Contains(worker.Output, line => line.Contains($"Now listening on: http://127.0.0.1:{worker.HealthPort}", StringComparison.Ordinal));
         var live = await worker.GetAsync("/healthz");
         Assert.Equal(HttpStatusCode.OK, live.Status);
         Assert.Equal("Healthy\n", live.Body);
