@@ -49,6 +49,8 @@ internal sealed class MigrateCommand : Command
         }
         catch (OperationCanceledException) when (signals.Token.IsCancellationRequested)
         {
+            // The migrations run in one transaction: nothing of them was applied.
+            Console.Error.WriteLine("error: cancelled");
             return SiloCommandLine.ExitError;
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
