@@ -50,29 +50,82 @@ def check(cond, msg):
     (ok if cond else bad)(msg)
     return cond
 
-# ---- the app's configuration: every env setting must name a key the app reads
-app = json.load(open("src/Job.Silo/appsettings.json"))
-def keys(node, prefix=""):
-    for k, v in node.items():
-        path = f"{prefix}:{k}" if prefix else k
-        if isinstance(v, dict):
-            yield from keys(v, path)
-        else:
-            yield path
-known = {k.lower() for k in keys(app)}
-# Read by SiloSettings but not present in appsettings.json.
-known |= {"jobs:maxpollinterval"}
+# ---- the worker's settings: the key table in README.md (the worker binds its sections strictly, and a
+#      test keeps that table equal to what the binders know); every env setting must be one of them
+readme = open("README.md").read()
+table = {}
+for key, default in re.findall(r"^\| `([A-Za-z]+:[A-Za-z:*]+)` \| ([^|]*) \|", readme, re.M):
+    m = re.search(r"`([^`]*)`", default)
+    table[key] = m.group(1) if m else None
+check(len(table) >= 20, f"README.md has the settings table ({len(table)} keys)")
+known = {k.lower() for k in table}
 def env_key_known(name):
     return name.replace("__", ":").lower() in known or name.startswith(("DOTNET_", "ASPNETCORE_", "Logging__"))
 defaults = {
-    "silo": app["Orleans"]["SiloPort"],
-    "gateway": app["Orleans"]["GatewayPort"],
+    "silo": int(table.get("Orleans:SiloPort") or 0),
+    "gateway": int(table.get("Orleans:GatewayPort") or 0),
 }
-shutdown = app["Jobs"]["ShutdownTimeout"]
-def seconds(ts):
-    h, m, s = ts.split(":")
-    return int(h) * 3600 + int(m) * 60 + float(s)
+shutdown = table.get("Jobs:ShutdownTimeout") or "0s"
+def seconds(text):
+    """A duration as the worker reads it: 500ms, 5s, 2m, 1h, 7d or [d.]hh:mm:ss."""
+    text = str(text).strip()
+    if ":" in text:
+        days, _, clock = text.rpartition(".") if text.count(".") and text.index(".") < text.index(":") else ("0", "", text)
+        h, m, sec = clock.split(":")
+        return int(days or 0) * 86400 + int(h) * 3600 + int(m) * 60 + float(sec)
+    unit = re.match(r"^([0-9.]+)(ms|s|m|min|h|d)$", text)
+    if not unit:
+        raise ValueError(f"not a duration: {text}")
+    return float(unit.group(1)) * {"ms": 0.001, "s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}[unit.group(2)]
 HEALTH_DEFAULT_IMAGE = 8080
+check(table.get("Health:Port") == str(HEALTH_DEFAULT_IMAGE), f"README: Health:Port defaults to {HEALTH_DEFAULT_IMAGE}")
+
+# ---- samples/Worker: the worker the image builds by default; its appsettings.json names only known keys
+def json_with_comments(path):
+    text = open(path).read()
+    out, i, in_str = [], 0, False
+    while i < len(text):
+        c = text[i]
+        if in_str:
+            out.append(c)
+            if c == "\\":
+                out.append(text[i + 1]); i += 1
+            elif c == '"':
+                in_str = False
+        elif c == '"':
+            in_str = True; out.append(c)
+        elif text.startswith("//", i):
+            while i < len(text) and text[i] != "\n":
+                i += 1
+            continue
+        else:
+            out.append(c)
+        i += 1
+    return json.loads("".join(out))
+def leaves(node, prefix=""):
+    for k, v in node.items():
+        path = f"{prefix}:{k}" if prefix else k
+        if isinstance(v, dict):
+            yield from leaves(v, path)
+        else:
+            yield path, v
+sample_settings = "samples/Worker/appsettings.json"
+if check(os.path.isfile(sample_settings), f"{sample_settings} exists"):
+    try:
+        sample = json_with_comments(sample_settings)
+        ok(f"{sample_settings} parses")
+        for key, value in leaves(sample):
+            if key.startswith("Logging:"):
+                continue
+            check(key.lower() in known, f"{sample_settings}: {key} is a setting the worker reads")
+            if key.startswith("Jobs:") and any(w in key for w in ("Timeout", "Interval", "Retention", "Tolerance")):
+                try:
+                    seconds(value); ok(f"{sample_settings}: {key} is a duration with its unit")
+                except ValueError:
+                    bad(f"{sample_settings}: {key} is not a duration with its unit ({value})")
+        check("ConnectionStrings" not in sample, f"{sample_settings} holds no connection string (secrets come from the environment)")
+    except ValueError as e:
+        bad(f"{sample_settings} does not parse: {e}")
 
 # ---- Dockerfile
 dockerfile = "deploy/docker/Dockerfile"
@@ -93,8 +146,8 @@ if check(os.path.isfile(dockerfile), f"{dockerfile} exists"):
     check(len(froms) >= 2, "Dockerfile is multi-stage")
     check(froms and froms[0].split()[0] == f"mcr.microsoft.com/dotnet/sdk:{tfm}", f"build stage FROM mcr.microsoft.com/dotnet/sdk:{tfm} (TargetFramework net{tfm})")
     final_image = froms[-1].split()[0] if froms else ""
-    check(final_image in {f"mcr.microsoft.com/dotnet/{n}:{tfm}" for n in ("runtime", "aspnet", "runtime-deps")},
-          f"final stage FROM a .NET {tfm} runtime image ({final_image})")
+    check(final_image == f"mcr.microsoft.com/dotnet/aspnet:{tfm}",
+          f"final stage FROM the ASP.NET Core {tfm} runtime image, which the worker needs ({final_image})")
     # every COPY source (not --from another stage) exists in the build context and is not .dockerignore'd
     ignore = [l.strip() for l in open(".dockerignore") if l.strip() and not l.startswith("#")] if os.path.isfile(".dockerignore") else []
     def ignored(path):
@@ -120,7 +173,8 @@ if check(os.path.isfile(dockerfile), f"{dockerfile} exists"):
             check(bool(matches), f"COPY source {src} exists")
             check(not any(ignored(m) for m in matches), f"COPY source {src} is not excluded by .dockerignore")
     check(copies > 0, "Dockerfile copies sources")
-    # every project Job.Silo needs gets its project file copied before restore
+    # the default PROJECT is samples/Worker, and every project it or Job.Silo needs gets its project file
+    # copied before restore and its sources copied before publish
     def refs(proj):
         d = os.path.dirname(proj)
         out = [proj]
@@ -128,8 +182,13 @@ if check(os.path.isfile(dockerfile), f"{dockerfile} exists"):
             out += refs(os.path.normpath(os.path.join(d, r.replace("\\", "/"))))
         return out
     text = open(dockerfile).read()
-    for proj in sorted(set(refs("src/Job.Silo/Job.Silo.csproj"))):
+    arg = re.search(r"^ARG PROJECT=(\S+)", text, re.M)
+    default_project = arg.group(1) if arg else ""
+    check(default_project == "samples/Worker/Worker.csproj", f"Dockerfile builds samples/Worker by default (ARG PROJECT={default_project})")
+    sources = [a.split()[0] for i, a in instr if i == "COPY" and "--from" not in a]
+    for proj in sorted(set(refs("samples/Worker/Worker.csproj") + refs("src/Job.Silo/Job.Silo.csproj"))):
         check(proj in text, f"Dockerfile copies {proj} for the restore layer")
+        check(any(proj.startswith(src.rstrip("/") + "/") for src in sources if src.endswith("/")), f"Dockerfile copies the sources of {proj}")
     expose = {p.split("/")[0] for i, a in instr if i == "EXPOSE" for p in a.split()}
     check({str(defaults["silo"]), str(defaults["gateway"]), str(HEALTH_DEFAULT_IMAGE)} <= expose, f"EXPOSE {defaults['silo']} {defaults['gateway']} {HEALTH_DEFAULT_IMAGE} ({' '.join(sorted(expose))})")
     env_text = " ".join(a for i, a in instr if i == "ENV")
@@ -142,7 +201,8 @@ if check(os.path.isfile(dockerfile), f"{dockerfile} exists"):
     check(bool(hc) and "/healthz" in hc[-1], "HEALTHCHECK asks /healthz")
     ep = [a for i, a in instr if i == "ENTRYPOINT"]
     check(bool(ep), "ENTRYPOINT set")
-    check("Job.Silo.dll" in open("deploy/docker/entrypoint.sh").read(), "entrypoint runs Job.Silo.dll")
+    check(not [a for i, a in instr if i == "CMD"], "no CMD: samples/Worker takes settings only, Job.Silo's verb defaults to run")
+    check("/app/*.runtimeconfig.json" in open("deploy/docker/entrypoint.sh").read(), "entrypoint runs the one program published into /app")
 
 # ---- compose
 compose_file = "deploy/docker/compose.yaml"
@@ -157,8 +217,8 @@ if compose:
     pg = services.get("postgres") or {}
     check(str(pg.get("image", "")).startswith("postgres:15"), "compose: postgres service uses postgres:15")
     check("pg_isready" in json.dumps(pg.get("healthcheck", {})), "compose: postgres healthcheck uses pg_isready")
-    silos = {n: s for n, s in services.items() if n.startswith("silo")}
-    check(len(silos) == 3, f"compose: three silo services ({', '.join(sorted(silos))})")
+    silos = {n: s for n, s in services.items() if n.startswith("worker")}
+    check(len(silos) == 3, f"compose: three worker services ({', '.join(sorted(silos))})")
     cluster_ids = set()
     for name, svc in sorted(services.items()):
         if name == "postgres":
@@ -172,6 +232,14 @@ if compose:
             env = dict(e.split("=", 1) for e in env)
         for k in env:
             check(env_key_known(k), f"compose: {name} env {k} is a setting the app reads")
+        args = (build or {}).get("args") or {}
+        if build:
+            check("samples/Worker/Worker.csproj" in str(args.get("PROJECT", "")), f"compose: {name} builds samples/Worker unless JOB_PROJECT names another project")
+        if "Jobs__ShutdownTimeout" in env:
+            try:
+                seconds(env["Jobs__ShutdownTimeout"]); ok(f"compose: {name} Jobs__ShutdownTimeout has its unit")
+            except ValueError:
+                bad(f"compose: {name} Jobs__ShutdownTimeout is not a duration with its unit")
         cs = env.get("ConnectionStrings__Jobs", "")
         check("Host=postgres" in cs, f"compose: {name} connects to the postgres service")
         deps = svc.get("depends_on") or {}

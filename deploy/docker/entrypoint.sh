@@ -1,8 +1,23 @@
 #!/bin/sh
-# Container entrypoint for Job.Silo: resolves Orleans__AdvertisedIP=auto (or unset) to this container's
-# address, then execs the silo, so it becomes PID 1 and receives SIGTERM (docker stop, pod deletion) directly.
-# Arguments are passed on: "run" (default), "migrate", "migrate --print", "--Key=Value" settings.
+# Container entrypoint for a Job worker: resolves Orleans__AdvertisedIP=auto (or unset) to this container's
+# address, then execs the program published into /app (the one *.runtimeconfig.json there), so it becomes
+# PID 1 and receives SIGTERM (docker stop, pod deletion) directly. Arguments are passed on: "--Key=Value"
+# settings, and for Job.Silo its verbs ("run" by default, "migrate", "migrate --print").
 set -eu
+
+app=""
+for config in /app/*.runtimeconfig.json; do
+    [ -e "$config" ] || continue
+    if [ -n "$app" ]; then
+        echo "error: more than one program in /app ($app and ${config%.runtimeconfig.json}.dll)" >&2
+        exit 1
+    fi
+    app="${config%.runtimeconfig.json}.dll"
+done
+if [ -z "$app" ]; then
+    echo "error: no program in /app (no *.runtimeconfig.json): was the image built with deploy/docker/Dockerfile?" >&2
+    exit 1
+fi
 
 if [ -z "${Orleans__AdvertisedIP:-}" ] || [ "${Orleans__AdvertisedIP}" = "auto" ]; then
     ip=""
@@ -31,4 +46,4 @@ if [ -z "${Orleans__AdvertisedIP:-}" ] || [ "${Orleans__AdvertisedIP}" = "auto" 
     echo "Orleans__AdvertisedIP=auto -> $ip"
 fi
 
-exec dotnet /app/Job.Silo.dll "$@"
+exec dotnet "$app" "$@"

@@ -1,5 +1,5 @@
-using Job.Silo.Cli;
+using Job.Silo.Commands;
 
-// The runnable silo host: `run` (default), `migrate`, `migrate --print`, `--help`.
-// Everything lives in SiloCli so that errors end as one line and a meaningful exit code.
-return await SiloCli.RunAsync(args).ConfigureAwait(false);
+// The runnable silo host: `run` (default), `migrate`, `migrate --print`, `--help`. Each verb is a
+// command class in Commands/; SiloCommandLine maps every failure to one `error: …` line.
+return await SiloCommandLine.RunAsync(args).ConfigureAwait(false);

@@ -159,6 +159,9 @@ public sealed class LocalPostgresException : Exception
 /// A private PostgreSQL server in a folder of its own on a loopback port, so tests and the demo cluster need no
 /// preinstalled, configured database and never touch a server someone else runs on this machine (e.g. 5432).
 /// As root (CI containers) the server runs as the <c>postgres</c> system user because initdb refuses root.
+/// When the folder's server is already running (started by another process: a second silo,
+/// deploy/local/run.sh), this attaches to it as it is: no setting is rewritten, and it is never stopped
+/// (<see cref="Attached"/>). Only a server this instance started is ever stopped.
 /// </summary>
 public sealed class LocalPostgres : IAsyncDisposable
 {
@@ -176,6 +179,7 @@ public sealed class LocalPostgres : IAsyncDisposable
     private readonly ConcurrentBag<string> _databaseConnectionStrings = new();
     private int _stopped;
     private int _disposed;
+    private bool _startedServer;
 
     private LocalPostgres(LocalPostgresOptions options, string binDir, string? runuser, string root)
     {
@@ -198,6 +202,12 @@ public sealed class LocalPostgres : IAsyncDisposable
 
     /// <summary>The folder this server owns (cluster in <c>pgdata/</c>, log in <c>postgres.log</c>).</summary>
     public string DataDirectory { get; }
+
+    /// <summary>
+    /// True when the server was already running in <see cref="DataDirectory"/> and this instance only connects
+    /// to it: disposing leaves it running, and its settings are the ones whoever started it wrote.
+    /// </summary>
+    public bool Attached { get; private set; }
 
     /// <summary>The loopback port actually in use, which differs per start when a free port was picked.</summary>
     public int Port { get; private set; }
@@ -260,6 +270,12 @@ public sealed class LocalPostgres : IAsyncDisposable
         }
 
         var pg = new LocalPostgres(options, binDir, runuser, root);
+        if (initialized && RunningServer.Find(pg._pgData) is { } running)
+        {
+            await pg.AttachAsync(running, ct).ConfigureAwait(false);
+            return pg;
+        }
+
         try
         {
             await pg.PrepareDirectoriesAsync(ct).ConfigureAwait(false);
@@ -280,6 +296,24 @@ public sealed class LocalPostgres : IAsyncDisposable
         {
             await pg.CleanupAfterFailedStartAsync().ConfigureAwait(false);
             throw;
+        }
+    }
+
+    private async Task AttachAsync(RunningServer running, CancellationToken ct)
+    {
+        Attached = true;
+        Port = running.Port;
+        ConnectionString = AdminConnectionString(running.Host, running.Port);
+        try
+        {
+            await WaitForConnectionsAsync(ct).ConfigureAwait(false);
+        }
+        catch (LocalPostgresException e)
+        {
+            Volatile.Write(ref _stopped, 1);
+            throw new LocalPostgresException(
+                $"A PostgreSQL server (pid {running.Pid}) is running on '{_pgData}' but does not accept connections on {running.Host}:{running.Port}; " +
+                "it was not started here, so it is left alone. Stop it, or wait until it accepts connections.", e);
         }
     }
 
@@ -398,10 +432,14 @@ public sealed class LocalPostgres : IAsyncDisposable
         }
 
         ClearPools();
-        await StopServerAsync("fast", ct).ConfigureAwait(false);
+        if (_startedServer)
+        {
+            await StopServerAsync("fast", ct).ConfigureAwait(false);
+        }
     }
 
-    /// <summary>Stops the server and deletes its folder unless <see cref="LocalPostgresOptions.KeepData"/> is set.</summary>
+    /// <summary>Stops the server (unless <see cref="Attached"/>) and deletes its folder unless
+    /// <see cref="LocalPostgresOptions.KeepData"/> is set.</summary>
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
@@ -512,10 +550,19 @@ public sealed class LocalPostgres : IAsyncDisposable
                 ct).ConfigureAwait(false);
             if (result.ExitCode == 0)
             {
+                _startedServer = true;
                 break;
             }
 
             var tail = ReadLogTail(logOffset);
+            if (tail.Contains("lock file \"postmaster.pid\" already exists", StringComparison.Ordinal))
+            {
+                // Another process started a server on this folder meanwhile: it is not ours to stop.
+                throw new LocalPostgresException(
+                    $"Another PostgreSQL server started on '{_pgData}' at the same time; it was left alone. Start again to use it.");
+            }
+
+            // What pg_ctl may have left running (a slow start it gave up on) is ours: stop it.
             await StopServerAsync("immediate", CancellationToken.None).ConfigureAwait(false);
             var portTaken = tail.Contains("could not bind", StringComparison.OrdinalIgnoreCase)
                 || tail.Contains("could not create any TCP/IP sockets", StringComparison.OrdinalIgnoreCase);
@@ -530,22 +577,23 @@ public sealed class LocalPostgres : IAsyncDisposable
                 $"--- tail of {_logFile} ---{Environment.NewLine}{tail}");
         }
 
-        ConnectionString = new NpgsqlConnectionStringBuilder
-        {
-            Host = "127.0.0.1",
-            Port = Port,
-            Username = PostgresUser,
-            Database = "postgres",
-            Pooling = true,
-            MinPoolSize = 0,
-            MaxPoolSize = 100,
-            ConnectionIdleLifetime = 30,
-            Timeout = 15,
-            IncludeErrorDetail = true,
-        }.ConnectionString;
-
+        ConnectionString = AdminConnectionString("127.0.0.1", Port);
         await WaitForConnectionsAsync(ct).ConfigureAwait(false);
     }
+
+    private static string AdminConnectionString(string host, int port) => new NpgsqlConnectionStringBuilder
+    {
+        Host = host,
+        Port = port,
+        Username = PostgresUser,
+        Database = "postgres",
+        Pooling = true,
+        MinPoolSize = 0,
+        MaxPoolSize = 100,
+        ConnectionIdleLifetime = 30,
+        Timeout = 15,
+        IncludeErrorDetail = true,
+    }.ConnectionString;
 
     private async Task WaitForConnectionsAsync(CancellationToken ct)
     {
@@ -724,7 +772,10 @@ public sealed class LocalPostgres : IAsyncDisposable
         try
         {
             Volatile.Write(ref _stopped, 1);
-            await StopServerAsync("immediate", CancellationToken.None).ConfigureAwait(false);
+            if (_startedServer)
+            {
+                await StopServerAsync("immediate", CancellationToken.None).ConfigureAwait(false);
+            }
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {

@@ -9,19 +9,23 @@ public sealed record ProcessResult(int ExitCode, string StdOut, string StdErr)
     public string Output => StdErr.Length == 0 ? StdOut : $"{StdOut}\n--- stderr ---\n{StdErr}";
 }
 
-/// <summary>Runs one of the solution's programs (copied next to the test assembly), or the dotnet CLI itself, as a child process.</summary>
+/// <summary>Runs one of the solution's programs (from its own build folder, see <see cref="BuiltPrograms"/>), or the dotnet CLI itself, as a child process.</summary>
 public static class DotnetProcess
 {
     // Settings from the developer's shell must never leak into a child under test.
-    private static readonly string[] s_scrubbed = ["ConnectionStrings__Jobs", "Orleans__SiloPort", "Orleans__GatewayPort", "Health__Port", "Demo__SpawnOnStart"];
+    private static readonly string[] s_scrubbed =
+    [
+        "ConnectionStrings__Jobs", "Jobs__ConnectionString", "Orleans__SiloPort", "Orleans__GatewayPort", "Orleans__AdvertisedIP",
+        "Health__Port", "Health__Address", "Demo__SpawnOnStart", "Otlp__Endpoint",
+    ];
 
     /// <summary>The dotnet host that runs the tests (the SDK's, under <c>dotnet test</c>).</summary>
     private static string DotnetHost => Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
 
     public static Task<ProcessResult> RunAsync(string dllName, IEnumerable<string> args, TimeSpan timeout, IReadOnlyDictionary<string, string>? environment = null)
     {
-        var dll = Path.Combine(AppContext.BaseDirectory, dllName);
-        Assert.True(File.Exists(dll), $"{dllName} is not next to the test assembly ({dll}); the test project must reference its project.");
+        var dll = BuiltPrograms.PathOf(dllName);
+        Assert.True(File.Exists(dll), $"{dllName} is not built ({dll}); the test project must reference its project.");
         var overrides = new Dictionary<string, string?>();
         foreach (var key in s_scrubbed)
         {

@@ -124,6 +124,50 @@ public sealed class LocalPostgresTests(DatabaseFixture fixture) : IClassFixture<
         }
     }
 
+    /// <summary>
+    /// Issue 10.14: a second LocalPostgres on a data directory whose server is already running (another
+    /// silo's, deploy/local/run.sh's) attaches to that server: same port, no setting rewritten, and
+    /// disposing it leaves the server running. It never stops a server it did not start.
+    /// </summary>
+    [LocalPostgresFact]
+    public async Task A_second_instance_attaches_to_the_running_server_and_leaves_it_running()
+    {
+        var dir = Path.Combine("/tmp", "job-pg-attach-" + Guid.NewGuid().ToString("N")[..8]);
+        try
+        {
+            var options = new LocalPostgresOptions { DataDirectory = dir, KeepData = true, Fsync = false };
+            await using var first = await LocalPostgres.StartAsync(options, CancellationToken.None);
+            var firstDb = await first.CreateDatabaseAsync("attach");
+            await ExecuteAsync(firstDb, "CREATE TABLE t (v text); INSERT INTO t VALUES ('first')");
+            var settingsFile = Path.Combine(dir, "pgdata", "job_local.conf");
+            var settings = await File.ReadAllTextAsync(settingsFile);
+            var hba = await File.ReadAllTextAsync(Path.Combine(dir, "pgdata", "pg_hba.conf"));
+
+            await using (var second = await LocalPostgres.StartAsync(new LocalPostgresOptions { DataDirectory = dir, KeepData = true, Fsync = false }, CancellationToken.None))
+            {
+                Assert.Equal(first.Port, second.Port);
+                Assert.Equal(1, await ScalarAsync<int>(NoPool(firstDb), "SELECT 1"));
+                var secondDb = await second.CreateDatabaseAsync("attach");
+                Assert.Equal("first", await ScalarAsync<string>(NoPool(secondDb), "SELECT v FROM t"));
+            }
+
+            Assert.Equal(settings, await File.ReadAllTextAsync(settingsFile));
+            Assert.Equal(hba, await File.ReadAllTextAsync(Path.Combine(dir, "pgdata", "pg_hba.conf")));
+            Assert.Equal("first", await ScalarAsync<string>(NoPool(firstDb), "SELECT v FROM t"));
+            Assert.True(File.Exists(Path.Combine(dir, "pgdata", "postmaster.pid")), "the server the second instance attached to is still running");
+        }
+        finally
+        {
+            if (Directory.Exists(dir))
+            {
+                Directory.Delete(dir, recursive: true);
+            }
+        }
+    }
+
+    private static string NoPool(string connectionString) =>
+        new NpgsqlConnectionStringBuilder(connectionString) { Pooling = false, Timeout = 5 }.ConnectionString;
+
     [LocalPostgresFact]
     public async Task Server_settings_are_applied()
     {

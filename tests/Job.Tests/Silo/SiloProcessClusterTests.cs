@@ -103,7 +103,7 @@ public sealed class SiloProcessClusterTests(DatabaseFixture db) : IClassFixture<
                 UseShellExecute = false,
                 WorkingDirectory = Path.GetTempPath(),
             };
-            start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Job.Silo.dll"));
+            start.ArgumentList.Add(BuiltPrograms.PathOf("Job.Silo.dll"));
             start.Environment.Remove("ConnectionStrings__Jobs");
             start.Environment["Orleans__SiloPort"] = siloPort.ToString(System.Globalization.CultureInfo.InvariantCulture);
             start.Environment["Orleans__GatewayPort"] = gatewayPort.ToString(System.Globalization.CultureInfo.InvariantCulture);

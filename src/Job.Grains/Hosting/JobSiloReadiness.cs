@@ -1,10 +1,13 @@
-namespace Job.Silo.Health;
+using Orleans.Runtime;
+
+namespace Job.Hosting;
 
 /// <summary>
-/// Tracks whether this silo is Active: set once the silo lifecycle has passed its Active stage (the job
-/// poller runs by then), cleared as soon as the silo begins to stop.
+/// Tracks whether this silo is Active, for readiness: set once the silo lifecycle has passed its
+/// Active stage (the job poller runs by then), cleared as soon as the silo begins to stop, so a
+/// load balancer or orchestrator stops counting on the silo before it hands its jobs back.
 /// </summary>
-internal sealed class SiloReadiness : ILifecycleParticipant<ISiloLifecycle>
+internal sealed class JobSiloReadiness : ILifecycleParticipant<ISiloLifecycle>
 {
     private volatile bool _active;
 
@@ -16,7 +19,7 @@ internal sealed class SiloReadiness : ILifecycleParticipant<ISiloLifecycle>
         // One stage after Active: ready only once everything at Active (the poller) has started, and
         // not ready any more before anything at Active stops.
         lifecycle.Subscribe(
-            nameof(SiloReadiness),
+            nameof(JobSiloReadiness),
             ServiceLifecycleStage.Active + 1,
             _ =>
             {

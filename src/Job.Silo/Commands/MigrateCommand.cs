@@ -1,0 +1,75 @@
+using System.CommandLine;
+using Job.Silo.Embedded;
+using Job.Worker;
+using Npgsql;
+
+namespace Job.Silo.Commands;
+
+/// <summary>
+/// <c>migrate</c>: applies the missing database migrations (in one transaction under an advisory lock,
+/// as a silo does at start) and prints their names; <c>migrate --print</c> prints the SQL of every
+/// migration without touching a database, for review or for a DBA.
+/// </summary>
+internal sealed class MigrateCommand : Command
+{
+    private readonly Option<bool> _print = new("--print") { Description = "print the SQL of every migration instead (no database needed)" };
+
+    public MigrateCommand()
+        : base("migrate", "apply missing database migrations, print what was applied, and exit")
+    {
+        TreatUnmatchedTokensAsErrors = false;
+        Options.Add(_print);
+        SetAction(InvokeAsync);
+    }
+
+    private async Task<int> InvokeAsync(ParseResult result, CancellationToken cancellationToken)
+    {
+        if (result.GetValue(_print))
+        {
+            PrintMigrations();
+            return SiloCommandLine.ExitOk;
+        }
+
+        using var signals = new ShutdownSignals();
+        string? connectionString = null;
+        try
+        {
+            var settings = SiloCommandLine.Settings(result);
+            var configuration = SiloSettings.Build(settings);
+            var silo = SiloSettings.Read(configuration, settings.Keys);
+            connectionString = JobWorkerConfiguration.ConnectionString(configuration);
+            await using var embedded = connectionString is null
+                ? await EmbeddedDatabase.StartAsync(silo, signals.Token).ConfigureAwait(false)
+                : null;
+            connectionString ??= embedded!.ConnectionString;
+            await using var dataSource = NpgsqlDataSource.Create(connectionString);
+            var applied = await JobMigrations.RunAsync(dataSource, signals.Token).ConfigureAwait(false);
+            Console.Out.WriteLine(applied.Count == 0 ? "Database is up to date." : string.Join(Environment.NewLine, applied.Select(name => $"applied {name}")));
+            return SiloCommandLine.ExitOk;
+        }
+        catch (OperationCanceledException) when (signals.Token.IsCancellationRequested)
+        {
+            // The migrations run in one transaction: nothing of them was applied.
+            Console.Error.WriteLine("error: cancelled");
+            return SiloCommandLine.ExitError;
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            return SiloCommandLine.Fail(ex, connectionString);
+        }
+    }
+
+    private static void PrintMigrations()
+    {
+        var output = Console.Out;
+        output.WriteLine("-- Job database schema: every migration in the order it applies.");
+        output.WriteLine("-- The silo applies these itself (recording them in job_schema_migrations); print them to review");
+        output.WriteLine("-- or to hand to a DBA.");
+        foreach (var migration in JobMigrations.All)
+        {
+            output.WriteLine();
+            output.WriteLine($"-- ==== Migration {migration.Name} (sha256 {migration.Checksum}) ====");
+            output.WriteLine(migration.Sql.TrimEnd());
+        }
+    }
+}

@@ -1,0 +1,59 @@
+using Job.Tests.Infrastructure;
+
+namespace Job.Tests.Silo;
+
+/// <summary>
+/// Issue 10.16: settings on the silo's command line are read strictly. A duration needs its unit (a
+/// bare 5 is not five days), a misspelled key is an error naming it, and a key without a value never
+/// takes the next argument as its value, nor shows it: that argument may be a connection string.
+/// Each run points at an unreachable database, so a setting that was wrongly accepted ends in a
+/// different error instead of starting a silo.
+/// </summary>
+public sealed class SiloSettingsTests
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
+
+    private static readonly Dictionary<string, string> Unreachable = new()
+    {
+        ["ConnectionStrings__Jobs"] = "Host=127.0.0.1;Port=1;Username=postgres;Database=jobs;Timeout=5",
+        ["Orleans__SiloPort"] = "0",
+        ["Orleans__GatewayPort"] = "0",
+        ["Health__Port"] = "0",
+    };
+
+    [Fact]
+    public async Task A_duration_without_its_unit_is_refused()
+    {
+        var result = await DotnetProcess.RunAsync("Job.Silo.dll", ["--Jobs:ShutdownTimeout=5"], Timeout, Unreachable);
+
+        Assert.Equal(1, result.ExitCode);
+        var line = Assert.Single(Lines(result.StdErr));
+        Assert.StartsWith("error: Jobs:ShutdownTimeout must be a duration with its unit", line, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("--Jobs:ShutdownTimout=5s", "Jobs:ShutdownTimout")]
+    [InlineData("--Orleans:SiloPrt=1", "Orleans:SiloPrt")]
+    public async Task A_misspelled_key_is_an_error_naming_it(string argument, string key)
+    {
+        var result = await DotnetProcess.RunAsync("Job.Silo.dll", [argument], Timeout, Unreachable);
+
+        Assert.Equal(1, result.ExitCode);
+        var line = Assert.Single(Lines(result.StdErr));
+        Assert.StartsWith($"error: {key} is not a setting", line, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_key_without_a_value_takes_nothing_and_shows_nothing_of_the_next_argument()
+    {
+        var result = await DotnetProcess.RunAsync("Job.Silo.dll", ["--Jobs:ShutdownTimeout", "Host=db;Password=hunter2"], Timeout, Unreachable);
+
+        Assert.DoesNotContain("hunter2", result.StdOut, StringComparison.Ordinal);
+        Assert.DoesNotContain("hunter2", result.StdErr, StringComparison.Ordinal);
+        Assert.Equal(2, result.ExitCode);
+        Assert.StartsWith("error: --Jobs:ShutdownTimeout has no value", Lines(result.StdErr)[0], StringComparison.Ordinal);
+    }
+
+    private static string[] Lines(string text) =>
+        text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+}

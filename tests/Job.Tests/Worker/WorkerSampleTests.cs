@@ -1,0 +1,76 @@
+using System.Net;
+using Job.Hosting;
+using Job.Tests.Infrastructure;
+using Npgsql;
+
+namespace Job.Tests.Worker;
+
+/// <summary>
+/// samples/Worker, the project a team copies, as it ships: built with the solution, run from its own
+/// folder (its appsettings.json included) against the test PostgreSQL. A job of its type, spawned
+/// straight into the database, completes; liveness, readiness and the Prometheus scrape answer;
+/// SIGTERM stops it cleanly.
+/// </summary>
+[Collection(Cluster.ClusterCollection.Name)] // a separate process: never alongside the crash tests
+public sealed class WorkerSampleTests(DatabaseFixture db) : IClassFixture<DatabaseFixture>
+{
+    private static readonly TimeSpan ReadyTimeout = TimeSpan.FromSeconds(90);
+
+    /// <summary>The sample's config type, as JSON sees it (the test does not reference the sample).</summary>
+    private sealed record BatchConfig(string Name, int Items);
+
+    [Fact]
+    public async Task The_sample_worker_runs_its_job_type_and_serves_health_and_metrics()
+    {
+        var folder = Path.GetDirectoryName(BuiltPrograms.PathOf("Worker.dll"))!;
+        Assert.True(File.Exists(Path.Combine(folder, "appsettings.json")), "the sample's own configuration ships next to it");
+        await using var worker = WorkerProcess.Start(Path.Combine(folder, "Worker.dll"), Path.GetTempPath(), new Dictionary<string, string>
+        {
+            ["ConnectionStrings__Jobs"] = db.ConnectionString,
+            ["Orleans__ClusterId"] = "sample-" + Guid.NewGuid().ToString("N")[..8],
+        });
+        await worker.WaitReadyAsync(ReadyTimeout);
+
+        // 10.20: a one-machine setup (Orleans:AdvertisedIP 127.0.0.1 in the sample's appsettings.json) keeps the port on loopback.
+        Assert.Contains(worker.Output, line => line.Contains($"Now listening on: http://127.0.0.1:{worker.HealthPort}", StringComparison.Ordinal));
+        var live = await worker.GetAsync("/healthz");
+        Assert.Equal(HttpStatusCode.OK, live.Status);
+        Assert.Equal("Healthy\n", live.Body);
+        var ready = await worker.GetAsync("/readyz");
+        Assert.Equal(HttpStatusCode.OK, ready.Status);
+        Assert.Equal("Healthy\njobs: Healthy (ready)\n", ready.Body);
+
+        await using var runtime = new JobRuntime(new JobsOptions { ConnectionString = db.ConnectionString });
+        var spawner = new JobSpawner<BatchConfig>(new JobType("sample.batch"), runtime, grains: null);
+        var job = await spawner.SpawnAsync(JobId.New(), new BatchConfig("test batch", 3));
+        await WaitForAsync(async () => await TerminalStateAsync(job.Id) == "completed", TimeSpan.FromSeconds(60), () => string.Join('\n', worker.Output));
+        Assert.Contains(worker.Output, line => line.Contains($"sample.batch {job.Id}: test batch done (3 items", StringComparison.Ordinal));
+
+        var metrics = await worker.GetAsync("/metrics");
+        Assert.Equal(HttpStatusCode.OK, metrics.Status);
+        Assert.Contains("job_runs_total{", metrics.Body, StringComparison.Ordinal);
+        Assert.Contains("job_claimed_total{", metrics.Body, StringComparison.Ordinal);
+
+        Assert.Equal(0, await worker.StopAsync(TimeSpan.FromSeconds(60)));
+        Assert.DoesNotContain(worker.Output, line => line.Contains(" fail: ", StringComparison.Ordinal) || line.Contains(" crit: ", StringComparison.Ordinal));
+    }
+
+    private async Task<string?> TerminalStateAsync(JobId id)
+    {
+        await using var connection = new NpgsqlConnection(db.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("SELECT terminal_state FROM jobs WHERE id = @id", connection);
+        command.Parameters.AddWithValue("id", id.Value);
+        return await command.ExecuteScalarAsync() as string;
+    }
+
+    private static async Task WaitForAsync(Func<Task<bool>> condition, TimeSpan timeout, Func<string> explain)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (!await condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"not reached within {timeout}:\n{explain()}");
+            await Task.Delay(100);
+        }
+    }
+}
