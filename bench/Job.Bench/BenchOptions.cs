@@ -39,6 +39,10 @@ public sealed record BenchOptions
     public int TenantSamples { get; init; } = 200;
     /// <summary>How long the idle worker's CPU is measured.</summary>
     public int TenantIdleSeconds { get; init; } = 30;
+    /// <summary>How long after every type's reminder is written the idle measurement starts: past the
+    /// first reminder tick (1 min after registration) and the first maintenance tick of the type grains
+    /// (JobLostInterval / 2 = 2.5 min by default), so the window sees the steady state.</summary>
+    public int TenantSettleSeconds { get; init; } = 160;
     /// <summary>Run the same measurements first with a worker that registers only the bench's types.</summary>
     public bool TenantBaseline { get; init; } = true;
 
@@ -70,6 +74,7 @@ public sealed record BenchOptions
                 TenantQueues = 1000,
                 TenantSamples = 20,
                 TenantIdleSeconds = 2,
+                TenantSettleSeconds = 1,
                 TenantBaseline = false,
             }
             : new BenchOptions();
@@ -97,6 +102,7 @@ public sealed record BenchOptions
                 "--tenant-queues" => o with { TenantQueues = Int(Next()) },
                 "--tenant-samples" => o with { TenantSamples = Int(Next()) },
                 "--tenant-idle-seconds" => o with { TenantIdleSeconds = Int(Next()) },
+                "--tenant-settle-seconds" => o with { TenantSettleSeconds = Int(Next()) },
                 "--no-tenant-baseline" => o with { TenantBaseline = false },
                 _ => throw new ArgumentException($"Unknown argument '{args[i]}'. " + Usage),
             };
@@ -110,7 +116,7 @@ public sealed record BenchOptions
         "[--jobs N] [--poller max:min,…] [--ceiling workers:batch,…] [--latency-samples N] [--scale-future N] [--scale-due N] " +
         "[--second-silo-process] [--no-profile] [--out file.md] " +
         "[--deployed-jobs N] [--deployed-shapes workersxmax:min,…] [--deployed-latency-samples N] " +
-        "[--tenant-types N] [--tenant-queues N] [--tenant-samples N] [--tenant-idle-seconds N] [--no-tenant-baseline]";
+        "[--tenant-types N] [--tenant-queues N] [--tenant-samples N] [--tenant-idle-seconds N] [--tenant-settle-seconds N] [--no-tenant-baseline]";
 
     private static HashSet<string> ParseWorkloads(string value)
     {

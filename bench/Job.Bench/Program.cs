@@ -136,7 +136,7 @@ namespace Job.Bench
 
             if (options.Workloads.Contains("tenants"))
             {
-                header["tenants: types, queues, samples, idle s"] = string.Join(", ", new[] { options.TenantTypes, options.TenantQueues, options.TenantSamples, options.TenantIdleSeconds }
+                header["tenants: types, queues, samples, idle s, settle s"] = string.Join(", ", new[] { options.TenantTypes, options.TenantQueues, options.TenantSamples, options.TenantIdleSeconds, options.TenantSettleSeconds }
                     .Select(n => n.ToString("N0", CultureInfo.InvariantCulture))) + (options.TenantBaseline ? "; with a baseline worker" : "; no baseline worker") +
                     "; on a PostgreSQL server of its own, same settings plus pg_stat_statements preloaded";
             }

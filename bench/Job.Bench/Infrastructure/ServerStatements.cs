@@ -89,9 +89,12 @@ public static partial class ServerStatements
         _ when query.Contains("inserted_jobs", StringComparison.Ordinal) => "spawn",
         _ when query.Contains("SET alive_at = now()", StringComparison.Ordinal) => "heartbeat",
         _ when query.Contains("SELECT pg_notify(", StringComparison.Ordinal) => "notify_due",
+        _ when query.Contains("SELECT count(*), min(execute_at)", StringComparison.Ordinal) => "stale_pending (type maintenance)",
+        _ when query.Contains("alive_at < now() - ", StringComparison.Ordinal) => "rescue",
         _ when query.Contains("orleans_reminders", StringComparison.OrdinalIgnoreCase) => "orleans reminders",
         _ when query.Contains("orleans_membership", StringComparison.OrdinalIgnoreCase) => "orleans membership",
         _ when query.Contains("bench_starts", StringComparison.Ordinal) => "bench (start rows)",
+        _ when query.StartsWith("SELECT (SELECT count(*) FROM job_executions", StringComparison.Ordinal) => "bench (drain check)",
         _ when query.Contains("pg_stat_statements", StringComparison.Ordinal) => "bench (pg_stat_statements)",
         _ when query.StartsWith("LISTEN", StringComparison.Ordinal) => "listen",
         "DISCARD ALL" or "RESET ALL" or "SET SESSION AUTHORIZATION DEFAULT" or "CLOSE ALL" or "UNLISTEN *" or "SELECT pg_advisory_unlock_all()"

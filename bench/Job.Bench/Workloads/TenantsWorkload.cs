@@ -14,7 +14,8 @@ namespace Job.Bench.Workloads;
 /// job_executions, the two first events); then VACUUM ANALYZE and CHECKPOINT.</para>
 /// <para>Each phase starts one worker process at the defaults (50/30): the baseline registers only the
 /// bench's two types, the tenants phase also <c>TenantTypes</c> generated types. Startup is timed
-/// until every registered type has its reminder row. After a settle:
+/// until every registered type has its reminder row. After <c>TenantSettleSeconds</c> more (by default
+/// past the first reminder tick, 1 min, and the first maintenance tick, 2.5 min, of the last type):
 /// (b) idle for <c>TenantIdleSeconds</c>: the worker's CPU (/proc), PostgreSQL's CPU, the server's
 /// statements, then the worker's grain activations (Orleans' management grain), active timers
 /// (Timer.ActiveCount), RSS; reminder rows from orleans_reminders; and EXPLAIN ANALYZE of the
@@ -93,7 +94,8 @@ public sealed class TenantsWorkload : IWorkload
         var startupSeconds = Stopwatch.GetElapsedTime(worker.LaunchedTimestamp).TotalSeconds;
         var startupCpu = worker.Cpu().TotalSeconds;
         Console.WriteLine($"  {label}: READY after {worker.ReadySeconds:0.0} s, every type's reminder after {startupSeconds:0.0} s (worker CPU {startupCpu:0.0} s)");
-        await Task.Delay(TimeSpan.FromSeconds(o.Quick ? 1 : 10), ct).ConfigureAwait(false);
+        // Past the first reminder tick and maintenance tick of the last type to register (TenantSettleSeconds).
+        await Task.Delay(TimeSpan.FromSeconds(o.TenantSettleSeconds), ct).ConfigureAwait(false);
 
         // (b) idle.
         await ServerStatements.ResetAsync(db, ct).ConfigureAwait(false);
@@ -210,7 +212,9 @@ public sealed class TenantsWorkload : IWorkload
                         $"PostgreSQL {p.Idle.PostgresCores:0.00} cores; RSS {p.Idle.RssMb:0.0} MB (peak {p.Idle.PeakRssMb:0.0}), GC heap {p.Idle.Stats.GcHeapMb:0.0} MB, " +
                         $"{p.Idle.Stats.Threads} threads; activations by grain type: {string.Join(", ", p.Idle.Stats.ActivationsByType.OrderByDescending(kv => kv.Value).Select(kv => $"{kv.Key} {kv.Value:N0}"))}. " +
                         $"Claims while idle: {idleClaim?.Calls ?? 0:N0} ({(idleClaim?.Calls ?? 0) / Math.Max(0.001, p.Idle.WallSeconds):0.0}/s), " +
-                        $"{idleClaim?.MeanMs ?? 0:0.0} ms each on the server. Server statements while idle: {Describe(p.Idle.Statements)}.")
+                        $"{idleClaim?.MeanMs ?? 0:0.0} ms each on the server. Server statements while idle: {Describe(p.Idle.Statements)}. " +
+                        $"(Per-type work is periodic: a reminder tick every 1 min and a maintenance tick every {new JobPollerConfig().JobLostInterval.TotalMinutes / 2:0.#} min, " +
+                        $"spread by when each type registered; a {p.Idle.WallSeconds:0} s window samples them unevenly.)")
                   .Note($"{what}, {o.TenantSamples} spawns 10 ms apart (after {WarmUp} unmeasured): spawn→start p50 {p.Latency.WorkerClock.P50:0.0}, " +
                         $"p95 {p.Latency.WorkerClock.P95:0.0}, p99 {p.Latency.WorkerClock.P99:0.0}, max {p.Latency.WorkerClock.Max:0.0} ms " +
                         $"(worker UTC wall clock at the run's start − UTC wall clock before SpawnAsync; on the database's clock p50 {p.Latency.DbClock.P50:0.0} ms); " +
@@ -222,7 +226,8 @@ public sealed class TenantsWorkload : IWorkload
 
         result.Note($"Setup: {o.TenantQueues:N0} serial queues with one job each due in a day, of {o.TenantTypes:N0} types tenant-0 … (direct SQL: jobs, " +
                     $"job_executions, initialized + execution_scheduled events, as spawn.sql writes them), inserted in {insertSeconds:0.0} s, then VACUUM ANALYZE and CHECKPOINT. " +
-                    "Workers at the defaults (50/30); the measured type is bench.start (records its start), spawned from this process, which has no silo.");
+                    "Workers at the defaults (50/30); the measured type is bench.start (records its start), spawned from this process, which has no silo. " +
+                    $"Each phase: startup (until every type's reminder row exists), {o.TenantSettleSeconds} s settle, {o.TenantIdleSeconds} s idle (b), EXPLAIN, then the spawns (a).");
         result.Data("load_at_start", load)
               .Data("queues", o.TenantQueues)
               .Data("tenant_types", o.TenantTypes)
@@ -231,7 +236,7 @@ public sealed class TenantsWorkload : IWorkload
     }
 
     private static string Describe(IReadOnlyList<ServerStatements.Stat> statements) =>
-        string.Join("; ", statements.Take(6).Select(s => $"{s.Name} {s.Calls:N0} calls, {s.MeanMs:0.00} ms mean, {s.MaxMs:0.0} ms max, {s.TotalMs / 1000:0.00} s total"));
+        string.Join("; ", statements.Where(s => !s.Name.StartsWith("bench", StringComparison.Ordinal)).Take(8).Select(s => $"{s.Name} {s.Calls:N0} calls, {s.MeanMs:0.00} ms mean, {s.MaxMs:0.0} ms max, {s.TotalMs / 1000:0.00} s total"));
 
     private sealed record Idle(
         double WallSeconds, double WorkerCpuSeconds, double PostgresCores, WorkerStats Stats, long Reminders, double RssMb, double PeakRssMb,
