@@ -2,11 +2,10 @@ using System.Globalization;
 
 namespace Job.Bench;
 
-/// <summary>The command line: <c>[--quick] [--workload name[,name…]] [--jobs N] [--poller max:min[,max:min…]]
-/// [--ceiling workers:batch[,…]] [--scale-future N] [--second-silo-process] [--out file]</c>.</summary>
+/// <summary>The command line: see <see cref="Usage"/>.</summary>
 public sealed record BenchOptions
 {
-    public static readonly string[] AllWorkloads = ["throughput", "latency", "schedule", "scale", "ceiling"];
+    public static readonly string[] AllWorkloads = ["throughput", "latency", "schedule", "scale", "ceiling", "deployed", "tenants"];
 
     public bool Quick { get; init; }
     public IReadOnlySet<string> Workloads { get; init; } = new HashSet<string>(AllWorkloads, StringComparer.OrdinalIgnoreCase);
@@ -26,6 +25,27 @@ public sealed record BenchOptions
     public bool Profile { get; init; } = true;
     public string? Output { get; init; }
 
+    /// <summary>No-op jobs per deployed throughput run (spawned before the workers start).</summary>
+    public int DeployedJobs { get; init; } = 20_000;
+    /// <summary>Worker processes and poller setting of each deployed throughput run.</summary>
+    public IReadOnlyList<DeployedShape> DeployedShapes { get; init; } = [new(1, 16, 8), new(2, 16, 8), new(1, 50, 30)];
+    /// <summary>Paced single spawns of the deployed latency run.</summary>
+    public int DeployedLatencySamples { get; init; } = 200;
+    /// <summary>Generated job types registered on the tenants worker, besides the measured one.</summary>
+    public int TenantTypes { get; init; } = 10_000;
+    /// <summary>Serial queues holding one job due tomorrow each (of the tenant types).</summary>
+    public int TenantQueues { get; init; } = 100_000;
+    /// <summary>Paced single spawns of the measured type per tenants phase.</summary>
+    public int TenantSamples { get; init; } = 200;
+    /// <summary>How long the idle worker's CPU is measured.</summary>
+    public int TenantIdleSeconds { get; init; } = 30;
+    /// <summary>How long after every type's reminder is written the idle measurement starts: past the
+    /// first reminder tick (1 min after registration) and the first maintenance tick of the type grains
+    /// (JobLostInterval / 2 = 2.5 min by default), so the window sees the steady state.</summary>
+    public int TenantSettleSeconds { get; init; } = 160;
+    /// <summary>Run the same measurements first with a worker that registers only the bench's types.</summary>
+    public bool TenantBaseline { get; init; } = true;
+
     public JobPollerConfig DefaultPoller => Poller(PollerConfigs[0]);
 
     public static JobPollerConfig Poller((int Max, int Min) c) => new() { MaxJobsPerProcess = c.Max, MinJobsPerProcess = c.Min };
@@ -38,6 +58,8 @@ public sealed record BenchOptions
             ? new BenchOptions
             {
                 Quick = true,
+                // The smoke run leaves tenants out (a PostgreSQL server and a worker of its own); name it to run it small.
+                Workloads = new HashSet<string>(AllWorkloads.Where(w => w != "tenants"), StringComparer.OrdinalIgnoreCase),
                 Jobs = 2000,
                 PollerConfigs = [(200, 100)],
                 CeilingConfigs = [(4, 100)],
@@ -45,6 +67,15 @@ public sealed record BenchOptions
                 ScheduleJobs = 50,
                 ScaleFuture = 20_000,
                 ScaleDue = 2000,
+                DeployedJobs = 2000,
+                DeployedShapes = [new(1, 16, 8)],
+                DeployedLatencySamples = 20,
+                TenantTypes = 50,
+                TenantQueues = 1000,
+                TenantSamples = 20,
+                TenantIdleSeconds = 2,
+                TenantSettleSeconds = 1,
+                TenantBaseline = false,
             }
             : new BenchOptions();
 
@@ -64,6 +95,15 @@ public sealed record BenchOptions
                 "--second-silo-process" => o with { SecondSiloProcess = true },
                 "--no-profile" => o with { Profile = false },
                 "--out" => o with { Output = Next() },
+                "--deployed-jobs" => o with { DeployedJobs = Int(Next()) },
+                "--deployed-shapes" => o with { DeployedShapes = Shapes(Next()) },
+                "--deployed-latency-samples" => o with { DeployedLatencySamples = Int(Next()) },
+                "--tenant-types" => o with { TenantTypes = Int(Next()) },
+                "--tenant-queues" => o with { TenantQueues = Int(Next()) },
+                "--tenant-samples" => o with { TenantSamples = Int(Next()) },
+                "--tenant-idle-seconds" => o with { TenantIdleSeconds = Int(Next()) },
+                "--tenant-settle-seconds" => o with { TenantSettleSeconds = Int(Next()) },
+                "--no-tenant-baseline" => o with { TenantBaseline = false },
                 _ => throw new ArgumentException($"Unknown argument '{args[i]}'. " + Usage),
             };
         }
@@ -72,9 +112,11 @@ public sealed record BenchOptions
     }
 
     public const string Usage =
-        "Usage: dotnet run -c Release --project bench/Job.Bench -- [--quick] [--workload throughput,latency,schedule,scale,ceiling] " +
+        "Usage: dotnet run -c Release --project bench/Job.Bench -- [--quick] [--workload throughput,latency,schedule,scale,ceiling,deployed,tenants] " +
         "[--jobs N] [--poller max:min,…] [--ceiling workers:batch,…] [--latency-samples N] [--scale-future N] [--scale-due N] " +
-        "[--second-silo-process] [--no-profile] [--out file.md]";
+        "[--second-silo-process] [--no-profile] [--out file.md] " +
+        "[--deployed-jobs N] [--deployed-shapes workersxmax:min,…] [--deployed-latency-samples N] " +
+        "[--tenant-types N] [--tenant-queues N] [--tenant-samples N] [--tenant-idle-seconds N] [--tenant-settle-seconds N] [--no-tenant-baseline]";
 
     private static HashSet<string> ParseWorkloads(string value)
     {
@@ -86,10 +128,26 @@ public sealed record BenchOptions
     private static int Int(string s) =>
         int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) && n > 0 ? n : throw new ArgumentException($"'{s}' is not a positive integer.");
 
+    // "1x16:8,2x16:8": worker processes × MaxJobsPerProcess:MinJobsPerProcess.
+    private static List<DeployedShape> Shapes(string s) =>
+        s.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(p =>
+        {
+            var x = p.Split('x', 'X', '×');
+            var mm = x.Length == 2 ? x[1].Split(':') : [];
+            var shape = mm.Length == 2 ? new DeployedShape(Int(x[0]), Int(mm[0]), Int(mm[1])) : throw new ArgumentException($"'{p}' is not workersxmax:min (e.g. 2x16:8).");
+            return shape.Min <= shape.Max ? shape : throw new ArgumentException($"'{p}': min cannot exceed max.");
+        }).ToList();
+
     private static List<(int, int)> Pairs(string s) =>
         s.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(p =>
         {
             var parts = p.Split(':');
             return parts.Length == 2 ? (Int(parts[0]), Int(parts[1])) : throw new ArgumentException($"'{p}' is not a:b.");
         }).ToList();
+}
+
+/// <summary>One deployed throughput run: <paramref name="Workers"/> worker processes, each with this poller setting.</summary>
+public readonly record struct DeployedShape(int Workers, int Max, int Min)
+{
+    public override string ToString() => $"{Workers}x{Max}:{Min}";
 }

@@ -41,11 +41,11 @@ namespace Job.Bench
     internal sealed class BenchRunner(BenchOptions options)
     {
         private static readonly IWorkload[] s_workloads =
-            [new ThroughputWorkload(), new LatencyWorkload(), new ScheduleWorkload(), new ScaleWorkload(), new CeilingWorkload()];
+            [new ThroughputWorkload(), new LatencyWorkload(), new ScheduleWorkload(), new ScaleWorkload(), new CeilingWorkload(), new DeployedWorkload(), new TenantsWorkload()];
 
         public async Task<int> RunAsync(CancellationToken ct)
         {
-            var loadAtStart = LoadAverage();
+            var loadAtStart = ResourceSampler.LoadAverage();
             Console.WriteLine($"Job bench ({(options.Quick ? "quick" : "full")}): load average at start {loadAtStart}; starting PostgreSQL (fsync on)…");
             var results = new List<WorkloadResult>();
             BenchContext? context = null;
@@ -90,7 +90,7 @@ namespace Job.Bench
                 results.Add(summary);
             }
 
-            var report = new Report { Environment = Header(loadAtStart, LoadAverage(), pgVersion) };
+            var report = new Report { Environment = Header(loadAtStart, ResourceSampler.LoadAverage(), pgVersion) };
             results.ForEach(report.Add);
             var markdown = report.Markdown();
             Console.WriteLine();
@@ -107,20 +107,42 @@ namespace Job.Bench
             return report.Failed ? 1 : 0;
         }
 
-        private Dictionary<string, string> Header(string loadAtStart, string loadAtEnd, string pgVersion) => new(StringComparer.Ordinal)
+        private Dictionary<string, string> Header(string loadAtStart, string loadAtEnd, string pgVersion)
         {
-            ["mode"] = options.Quick ? "quick (smoke: checks completion, timings not meaningful)" : "full",
-            ["date (UTC)"] = DateTimeOffset.UtcNow.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture),
-            ["machine"] = $"{Environment.ProcessorCount} cores, {RuntimeInformation.OSDescription}, .NET {Environment.Version}",
-            ["load average (1/5/15 min) at start → end"] = $"{loadAtStart} → {loadAtEnd}",
-            ["PostgreSQL"] = $"{pgVersion}, local (same machine), fsync on, " + string.Join(", ", BenchPostgres.Settings.Select(kv => $"{kv.Key} {kv.Value}")),
-            ["silos"] = "in-process Jobs instances (Orleans silos on loopback) sharing the database and cluster; \"2 silos\" = " +
-                        (options.SecondSiloProcess ? "one in this process + one in a child process" : "two Jobs instances in ONE process (same CPU budget)"),
-            ["throughput jobs per run"] = options.Jobs.ToString("N0", CultureInfo.InvariantCulture),
-            ["poller settings tried (MaxJobsPerProcess:Min)"] = string.Join(", ", options.PollerConfigs.Select(p => $"{p.Max}:{p.Min}")) +
-                                                               $"; latency/schedule/scale use {options.PollerConfigs[0].Max}:{options.PollerConfigs[0].Min}",
-            ["targets"] = "shown for reference only, never asserted",
-        };
+            var header = new Dictionary<string, string>(StringComparer.Ordinal)
+            {
+                ["mode"] = options.Quick ? "quick (smoke: checks completion, timings not meaningful)" : "full",
+                ["date (UTC)"] = DateTimeOffset.UtcNow.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture),
+                ["machine"] = $"{Environment.ProcessorCount} cores, {RuntimeInformation.OSDescription}, .NET {Environment.Version}",
+                ["load average (1/5/15 min) at start → end"] = $"{loadAtStart} → {loadAtEnd}",
+                ["PostgreSQL"] = $"{pgVersion}, local (same machine), fsync on, " + string.Join(", ", BenchPostgres.Settings.Select(kv => $"{kv.Key} {kv.Value}")),
+                ["silos"] = "in-process Jobs instances (Orleans silos on loopback) sharing the database and cluster; \"2 silos\" = " +
+                            (options.SecondSiloProcess ? "one in this process + one in a child process" : "two Jobs instances in ONE process (same CPU budget)"),
+                ["throughput jobs per run"] = options.Jobs.ToString("N0", CultureInfo.InvariantCulture),
+                ["poller settings tried (MaxJobsPerProcess:Min)"] = string.Join(", ", options.PollerConfigs.Select(p => $"{p.Max}:{p.Min}")) +
+                                                                   $"; latency/schedule/scale use {options.PollerConfigs[0].Max}:{options.PollerConfigs[0].Min}",
+                ["targets"] = "shown for reference only, never asserted",
+            };
+            if (options.Workloads.Contains("deployed") || options.Workloads.Contains("tenants"))
+            {
+                header["deployed, tenants"] = "worker silos in separate processes (bench/Job.BenchWorker); this process spawns with no silo";
+            }
+
+            if (options.Workloads.Contains("deployed"))
+            {
+                header["deployed: shapes (workers x max:min), jobs per run, latency samples"] = string.Join(", ", options.DeployedShapes) + "; " +
+                    options.DeployedJobs.ToString("N0", CultureInfo.InvariantCulture) + "; " + options.DeployedLatencySamples.ToString(CultureInfo.InvariantCulture);
+            }
+
+            if (options.Workloads.Contains("tenants"))
+            {
+                header["tenants: types, queues, samples, idle s, settle s"] = string.Join(", ", new[] { options.TenantTypes, options.TenantQueues, options.TenantSamples, options.TenantIdleSeconds, options.TenantSettleSeconds }
+                    .Select(n => n.ToString("N0", CultureInfo.InvariantCulture))) + (options.TenantBaseline ? "; with a baseline worker" : "; no baseline worker") +
+                    "; on a PostgreSQL server of its own, same settings plus pg_stat_statements preloaded";
+            }
+
+            return header;
+        }
 
         private string OutputPath()
         {
@@ -142,19 +164,6 @@ namespace Job.Bench
             }
 
             return Path.GetFullPath(Path.Combine("bench", "results", file));
-        }
-
-        private static string LoadAverage()
-        {
-            try
-            {
-                var parts = File.ReadAllText("/proc/loadavg").Split(' ');
-                return $"{parts[0]}/{parts[1]}/{parts[2]}";
-            }
-            catch (IOException)
-            {
-                return "?";
-            }
         }
 
         private static async Task<string> ServerVersionAsync(BenchPostgres postgres, CancellationToken ct)

@@ -23,10 +23,13 @@ public sealed class BenchPostgres : IAsyncDisposable
 
     public Silo.Embedded.LocalPostgres Server => _server;
 
-    public static async Task<BenchPostgres> StartAsync(CancellationToken ct)
+    /// <summary>Starts a server with <see cref="Settings"/>, plus <paramref name="extraSettings"/> (a workload
+    /// that needs, say, pg_stat_statements preloaded starts a server of its own, so the other workloads
+    /// keep running without it).</summary>
+    public static async Task<BenchPostgres> StartAsync(CancellationToken ct, IReadOnlyDictionary<string, string>? extraSettings = null)
     {
         var options = new Silo.Embedded.LocalPostgresOptions { Fsync = true, StopWithOwnerProcess = true };
-        foreach (var (key, value) in Settings)
+        foreach (var (key, value) in Settings.Concat(extraSettings ?? new Dictionary<string, string>()))
         {
             options.ServerSettings[key] = value;
         }
@@ -57,6 +60,13 @@ public sealed class BenchDatabase(string name, string connectionString) : IAsync
 
     /// <summary>The harness's own pool (checks, setup), separate from the silos' pools.</summary>
     public NpgsqlDataSource DataSource { get; } = NpgsqlDataSource.Create(connectionString);
+
+    public async Task ExecuteAsync(string sql, CancellationToken ct, int timeoutSeconds = 30)
+    {
+        await using var cmd = DataSource.CreateCommand(sql);
+        cmd.CommandTimeout = timeoutSeconds;
+        await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+    }
 
     public async Task<long> ScalarAsync(string sql, CancellationToken ct, params (string Name, object Value)[] parameters)
     {

@@ -51,6 +51,51 @@ public sealed class ResourceSampler(string pgDataDirectory)
         return Environment.WorkingSet / (1024.0 * 1024.0);
     }
 
+    /// <summary>CPU time (user + system) of another process, from /proc/&lt;pid&gt;/stat; null once it is gone.</summary>
+    public static TimeSpan? ProcessCpu(int pid) =>
+        TryReadStat(pid) is { } stat ? TimeSpan.FromSeconds((stat.UTime + stat.STime) / s_ticksPerSecond) : null;
+
+    /// <summary>Resident set size now (VmRSS) and its peak (VmHWM) of a process, in MB; zeros once it is gone.</summary>
+    public static (double RssMb, double PeakRssMb) Memory(int pid)
+    {
+        double rss = 0, peak = 0;
+        try
+        {
+            foreach (var line in File.ReadLines($"/proc/{pid}/status"))
+            {
+                if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
+                {
+                    rss = Kb(line) / 1024.0;
+                }
+                else if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
+                {
+                    peak = Kb(line) / 1024.0;
+                }
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+        }
+
+        return (rss, peak);
+
+        static long Kb(string line) => long.Parse(line.AsSpan(line.IndexOf(':', StringComparison.Ordinal) + 1).Trim().TrimEnd("kB").Trim(), CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>The load average (1/5/15 min) as "a/b/c", or "?".</summary>
+    public static string LoadAverage()
+    {
+        try
+        {
+            var parts = File.ReadAllText("/proc/loadavg").Split(' ');
+            return $"{parts[0]}/{parts[1]}/{parts[2]}";
+        }
+        catch (IOException)
+        {
+            return "?";
+        }
+    }
+
     // The postmaster's own time plus its reaped children (cutime/cstime), plus its live children.
     private TimeSpan PostgresCpu()
     {

@@ -5,7 +5,7 @@ using System.Text.Json;
 namespace Job.Bench.Reporting;
 
 /// <summary>One line of the results table. <see cref="Target"/> is for reference only: never asserted.</summary>
-public sealed record ReportRow(string Workload, string Key, string Metric, double Value, string Unit, string Target = "");
+public sealed record ReportRow(string Workload, string Key, string Metric, double Value, string Unit, string Target = "", bool Integer = false);
 
 /// <summary>What one workload measured: table rows, a JSON object, notes and profile lines.</summary>
 public sealed class WorkloadResult(string workload)
@@ -29,6 +29,14 @@ public sealed class WorkloadResult(string workload)
     {
         _rows.Add(new ReportRow(Workload, key, label, value, unit, target));
         _json[key] = Math.Round(value, 3);
+        return this;
+    }
+
+    /// <summary>Adds a table row for a count (shown without decimals) and the same value to the JSON line.</summary>
+    public WorkloadResult Count(string key, string label, long value, string unit = "")
+    {
+        _rows.Add(new ReportRow(Workload, key, label, value, unit, Integer: true));
+        _json[key] = value;
         return this;
     }
 
@@ -91,7 +99,8 @@ public sealed class Report
         foreach (var row in _results.SelectMany(r => r.Rows))
         {
             sb.Append("| ").Append(row.Workload).Append(" | ").Append(row.Metric).Append(" | ")
-              .Append(Format(row.Value)).Append(' ').Append(row.Unit).Append(" | ").Append(row.Target).AppendLine(" |");
+              .Append(row.Integer ? row.Value.ToString("N0", CultureInfo.InvariantCulture) : Format(row.Value)).Append(' ').Append(row.Unit)
+              .Append(" | ").Append(row.Target).AppendLine(" |");
         }
 
         foreach (var result in _results.Where(r => r.Failure is not null))

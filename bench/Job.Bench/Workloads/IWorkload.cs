@@ -22,6 +22,10 @@ public sealed class BenchContext(BenchOptions options, BenchPostgres postgres)
 
     public ResourceSampler Sampler { get; } = new(postgres.Server.DataDirectory);
 
+    /// <summary>Where worker processes write their logs (one file per worker), kept after the run.</summary>
+    public string WorkerLogDirectory { get; } = Path.Combine(Path.GetTempPath(), "job-bench-workers",
+        DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", System.Globalization.CultureInfo.InvariantCulture) + "-" + Environment.ProcessId);
+
     /// <summary>Best one-silo no-op throughput (jobs/s), set by the throughput workload.</summary>
     public double? OneSiloThroughput { get; set; }
 
