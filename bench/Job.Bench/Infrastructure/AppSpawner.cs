@@ -16,8 +16,8 @@ public sealed class AppSpawner : IAsyncDisposable
     public AppSpawner(string connectionString)
     {
         _runtime = new JobRuntime(new JobsOptions { ConnectionString = connectionString });
-        Noop = new JobSpawner<NoopConfig>(new JobType(WorkerJobTypes.Noop), _runtime, grains: null);
-        RecordStart = new JobSpawner<RecordStartConfig>(new JobType(WorkerJobTypes.RecordStart), _runtime, grains: null);
+        Noop = new JobSpawner<NoopConfig>(new JobType(WorkerJobTypes.Noop), _runtime.Context);
+        RecordStart = new JobSpawner<RecordStartConfig>(new JobType(WorkerJobTypes.RecordStart), _runtime.Context);
     }
 
     public JobSpawner<NoopConfig> Noop { get; }

@@ -42,7 +42,7 @@ public sealed class BenchPostgres : IAsyncDisposable
     {
         var name = $"bench_{Interlocked.Increment(ref _databases)}_{purpose}";
         var cs = await _server.CreateDatabaseAsync(name, ct).ConfigureAwait(false);
-        var builder = new NpgsqlConnectionStringBuilder(cs) { MaxPoolSize = 100 };
+        var builder = new NpgsqlConnectionStringBuilder(cs) { MaxPoolSize = 100, SearchPath = "job,public" };
         var db = new BenchDatabase(name, builder.ConnectionString);
         await JobMigrations.RunAsync(db.DataSource, ct).ConfigureAwait(false);
         return db;
@@ -79,16 +79,18 @@ public sealed class BenchDatabase(string name, string connectionString) : IAsync
         return Convert.ToInt64(await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture);
     }
 
-    /// <summary>Live (pending or running) jobs of the type due within the hour. Each part matches one of
-    /// the queue's partial indexes, so the check stays cheap with a million future rows in the table:
-    /// it runs inside timed windows (an unindexed count scanned the whole table, about 50 ms a call).</summary>
+    /// <summary>Live jobs of the type that are due within the hour: pending, running, parked behind another job
+    /// of their serial queue, or scheduled for the next hour. Each part matches one of the partial indexes, so
+    /// the check stays cheap with a million future rows in the table: it runs inside timed windows (an
+    /// unindexed count scanned the whole table, about 50 ms a call).</summary>
     public Task<long> LiveDueCountAsync(string jobType, CancellationToken ct) =>
         ScalarAsync("""
-            SELECT (SELECT count(*) FROM job_executions
-                    WHERE state = 'pending' AND queue_id IS NULL AND job_type = @t AND execute_at <= now() + interval '1 hour')
-                 + (SELECT count(*) FROM job_executions
-                    WHERE state = 'pending' AND queue_id IS NOT NULL AND job_type = @t AND execute_at <= now() + interval '1 hour')
+            SELECT (SELECT count(*) FROM job_executions WHERE state = 'pending' AND job_type = @t)
                  + (SELECT count(*) FROM job_executions WHERE state = 'running' AND job_type = @t)
+                 + (SELECT count(*) FROM job_executions
+                    WHERE state = 'parked' AND queue_id IS NOT NULL AND job_type = @t)
+                 + (SELECT count(*) FROM job_executions
+                    WHERE state = 'scheduled' AND execute_at <= now() + interval '1 hour' AND job_type = @t)
             """, ct, ("t", jobType));
 
     public Task<long> CompletedCountAsync(string jobType, CancellationToken ct) =>
@@ -129,7 +131,7 @@ public sealed class BenchDatabase(string name, string connectionString) : IAsync
     }
 
     /// <summary>
-    /// Inserts <paramref name="count"/> pending jobs due in a day by direct SQL (one INSERT … SELECT
+    /// Inserts <paramref name="count"/> scheduled jobs due in a day by direct SQL (one INSERT … SELECT
     /// generate_series per chunk into jobs and job_executions; no history rows), for the scale setup.
     /// </summary>
     public async Task InsertFutureJobsAsync(string jobType, int count, CancellationToken ct)
@@ -146,8 +148,8 @@ public sealed class BenchDatabase(string name, string connectionString) : IAsync
                     INSERT INTO jobs (id, job_type, config, created_at)
                     SELECT id, @t, '{}'::jsonb, now() FROM input
                 )
-                INSERT INTO job_executions (id, job_type, execute_at, created_at)
-                SELECT id, @t, execute_at, now() FROM input
+                INSERT INTO job_executions (id, job_type, state, execute_at, created_at)
+                SELECT id, @t, 'scheduled', execute_at, now() FROM input
                 """);
             cmd.CommandTimeout = 600;
             cmd.Parameters.AddWithValue("n", n);

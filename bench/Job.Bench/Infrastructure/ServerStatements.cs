@@ -83,14 +83,18 @@ public static partial class ServerStatements
     /// pg_stat_statements may show literals as $n); Orleans' and the bench's by table.</summary>
     public static string Classify(string query) => query switch
     {
-        _ when query.Contains("WITH RECURSIVE queues AS", StringComparison.Ordinal) => "claim",
-        _ when query.Contains("DELETE FROM job_executions je USING input", StringComparison.Ordinal) => "complete",
-        _ when query.Contains("min(next_at)", StringComparison.Ordinal) => "next_due",
-        _ when query.Contains("inserted_jobs", StringComparison.Ordinal) => "spawn",
+        _ when query.Contains("job_claim(", StringComparison.Ordinal) => "claim",
+        _ when query.Contains("job_finish(", StringComparison.Ordinal) => "finish",
+        _ when query.Contains("job_promote(", StringComparison.Ordinal) => "promote (scheduler)",
+        _ when query.Contains("job_spawn(", StringComparison.Ordinal) => "spawn",
+        _ when query.Contains("job_rescue(", StringComparison.Ordinal) => "rescue",
         _ when query.Contains("SET alive_at = now()", StringComparison.Ordinal) => "heartbeat",
-        _ when query.Contains("SELECT pg_notify(", StringComparison.Ordinal) => "notify_due",
-        _ when query.Contains("SELECT count(*), min(execute_at)", StringComparison.Ordinal) => "stale_pending (type maintenance)",
-        _ when query.Contains("alive_at < now() - ", StringComparison.Ordinal) => "rescue",
+        _ when query.Contains("head.execute_at", StringComparison.Ordinal) => "waiting report (maintenance)",
+        _ when query.Contains("WITH RECURSIVE types AS", StringComparison.Ordinal) => "pending types (discovery)",
+        _ when query.Contains("GROUP BY job_type, state", StringComparison.Ordinal) => "queue depth (metrics)",
+        _ when query.Contains("WITH doomed AS", StringComparison.Ordinal) => "prune (maintenance)",
+        _ when query.Contains("deployment_id <> ", StringComparison.Ordinal) => "cluster guard",
+        _ when query.Contains("inserted_jobs", StringComparison.Ordinal) => "bench (setup insert)",
         _ when query.Contains("orleans_reminders", StringComparison.OrdinalIgnoreCase) => "orleans reminders",
         _ when query.Contains("orleans_membership", StringComparison.OrdinalIgnoreCase) => "orleans membership",
         _ when query.Contains("bench_starts", StringComparison.Ordinal) => "bench (start rows)",
@@ -121,11 +125,18 @@ public static partial class ServerStatements
     {
         await using var conn = await db.DataSource.OpenConnectionAsync(ct).ConfigureAwait(false);
         await using var tx = await conn.BeginTransactionAsync(ct).ConfigureAwait(false);
-        await using var cmd = new NpgsqlCommand("EXPLAIN (ANALYZE, BUFFERS)\n" + SqlResources.Get("claim"), conn, tx);
+        var claim = new global::Job.Storage.JobDatabase(db.DataSource, JobSchema.Default).Text(global::Job.Storage.RuntimeSql.Claim);
+        await using var cmd = new NpgsqlCommand("EXPLAIN (ANALYZE, BUFFERS)\n" + claim, conn, tx);
         cmd.Parameters.AddWithValue("types", NpgsqlDbType.Array | NpgsqlDbType.Varchar, types);
+        cmd.Parameters.AddWithValue("quotas", NpgsqlDbType.Array | NpgsqlDbType.Integer, types.Select(_ => limit).ToArray());
+        cmd.Parameters.AddWithValue("oldest", NpgsqlDbType.Array | NpgsqlDbType.Integer, types.Select(_ => 0).ToArray());
         cmd.Parameters.AddWithValue("now", NpgsqlDbType.TimestampTz, DateTime.UtcNow);
         cmd.Parameters.AddWithValue("limit", NpgsqlDbType.Integer, limit);
         cmd.Parameters.AddWithValue("silo", NpgsqlDbType.Varchar, "bench-explain");
+        cmd.Parameters.AddWithValue("cluster", NpgsqlDbType.Varchar, DBNull.Value);
+        cmd.Parameters.AddWithValue("address", NpgsqlDbType.Varchar, DBNull.Value);
+        cmd.Parameters.AddWithValue("port", NpgsqlDbType.Integer, DBNull.Value);
+        cmd.Parameters.AddWithValue("generation", NpgsqlDbType.Integer, DBNull.Value);
         cmd.CommandTimeout = 300;
         var lines = new List<string>();
         await using (var reader = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false))

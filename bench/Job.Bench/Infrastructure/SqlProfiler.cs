@@ -11,7 +11,11 @@ namespace Job.Bench.Infrastructure;
 /// </summary>
 public sealed class SqlProfiler : IDisposable
 {
-    private static readonly string[] s_known = ["claim", "complete", "next_due", "spawn", "heartbeat", "reschedule", "abort", "retry", "fail"];
+    private static readonly global::Job.Storage.SqlStatement[] s_known =
+    [
+        global::Job.Storage.RuntimeSql.Claim, global::Job.Storage.RuntimeSql.Finish, global::Job.Storage.RuntimeSql.Promote, global::Job.Storage.ClientSql.Spawn,
+        global::Job.Storage.RuntimeSql.Heartbeat, global::Job.Storage.RuntimeSql.PendingTypes,
+    ];
 
     private readonly Dictionary<string, string> _byText;
     private readonly ConcurrentDictionary<string, Stat> _stats = new();
@@ -22,7 +26,8 @@ public sealed class SqlProfiler : IDisposable
 
     public SqlProfiler()
     {
-        _byText = s_known.ToDictionary(n => SqlResources.Get(n).Trim(), n => n, StringComparer.Ordinal);
+        var database = new global::Job.Storage.JobDatabase(Npgsql.NpgsqlDataSource.Create("Host=localhost"), JobSchema.Default);
+        _byText = s_known.ToDictionary(s => database.Text(s).Trim(), s => s.Name, StringComparer.Ordinal);
         _listener = new ActivityListener
         {
             ShouldListenTo = s => s.Name is "Npgsql" or Telemetry.JobTelemetry.SourceName,

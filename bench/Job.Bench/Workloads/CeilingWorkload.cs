@@ -40,7 +40,7 @@ public sealed class CeilingWorkload : IWorkload
                   process_cores = Math.Round(r.Usage.ProcessCores, 2),
                   postgres_cores = Math.Round(r.Usage.PostgresCores, 2),
               }).ToList())
-              .Note("Statements are the runtime's embedded spawn.sql, claim.sql and complete.sql, called through JobQueueStore/JobSpawnStore " +
+              .Note("Statements are the runtime's embedded spawn, claim and finish statements (job_spawn, job_claim, job_finish), called through QueueStore/JobSpawnStore " +
                     "with no Orleans, no grains and no runner: each worker loops claim(batch) → complete(the whole batch in one statement).");
         foreach (var r in runs)
         {
@@ -54,8 +54,9 @@ public sealed class CeilingWorkload : IWorkload
         var n = context.Options.Jobs;
         await using var db = await context.Postgres.CreateDatabaseAsync("ceiling", ct).ConfigureAwait(false);
         await using var dataSource = NpgsqlDataSource.Create(db.ConnectionString);
-        var spawns = new JobSpawnStore(dataSource);
-        var queue = new JobQueueStore(dataSource);
+        var database = new JobDatabase(dataSource, JobSchema.Default);
+        var spawns = new JobSpawnStore(database);
+        var queue = new QueueStore(database);
         var type = new JobType(JobTypeName);
 
         var insertStart = System.Diagnostics.Stopwatch.GetTimestamp();
@@ -78,17 +79,17 @@ public sealed class CeilingWorkload : IWorkload
         var tasks = Enumerable.Range(0, workers).Select(w => Task.Run(async () =>
         {
             string[] types = [JobTypeName];
-            var silo = $"ceiling-{w}";
+            var silo = new SiloIdentity($"ceiling-{w}", null, "", 0, 0);
             while (Interlocked.Read(ref completed) < n)
             {
-                var claims = await queue.ClaimAsync(types, DateTimeOffset.UtcNow, batch, silo, ct).ConfigureAwait(false);
+                var claims = (await queue.ClaimAsync(types, [batch], [0], batch, silo, DateTimeOffset.UtcNow, ct).ConfigureAwait(false)).Claims;
                 if (claims.Count == 0)
                 {
                     await Task.Delay(1, ct).ConfigureAwait(false); // the rest is held by other workers
                     continue;
                 }
 
-                var done = await queue.CompleteAsync(claims.Select(c => (c.Id, c.ClaimToken, c.Attempt)).ToList(), DateTimeOffset.UtcNow, null, ct).ConfigureAwait(false);
+                var done = await queue.FinishAsync([.. claims.Select(c => new global::Job.Completion.RunOutcome(c, global::Job.Completion.OutcomeKind.Completed))], DateTimeOffset.UtcNow, null, ct).ConfigureAwait(false);
                 Interlocked.Add(ref completed, done.Count);
             }
         }, ct)).ToList();

@@ -60,7 +60,7 @@ public sealed class ScaleWorkload : IWorkload
               .Metric("claim_p50_empty_ms", "claim SQL p50, empty queue", e.Claim.P50, "ms")
               .Metric("claim_p50_with_future_ms", "claim SQL p50 with future jobs", f.Claim.P50, "ms")
               .Metric("claim_p99_with_future_ms", "claim SQL p99 with future jobs", f.Claim.P99, "ms")
-              .Metric("next_due_p50_with_future_ms", "next_due SQL p50 with future jobs", f.NextDue.P50, "ms")
+              .Metric("promote_p50_with_future_ms", "promote SQL (the leader's scheduler) p50 with future jobs", f.Promote.P50, "ms")
               .Metric("rss_before_mb", "RSS before (empty queue)", rssBefore, "MB")
               .Metric("rss_growth_idle_mb", "RSS growth, idle with future jobs", rssIdle - rssBefore, "MB", "≤ 50 MB")
               .Metric("rss_growth_after_mb", "RSS growth after the bursts with future jobs", rssAfter - rssBefore, "MB", "≤ 50 MB")
@@ -75,13 +75,13 @@ public sealed class ScaleWorkload : IWorkload
               .Data("claim_full", Json(f.Claim))
               .Data("rss_mb", new { before = Math.Round(rssBefore, 1), idle_with_future = Math.Round(rssIdle, 1), after = Math.Round(rssAfter, 1) })
               .Note($"One silo, one database, three phases of {rounds} bursts each (after a warm-up burst): empty queue; with {o.ScaleFuture:N0} future jobs " +
-                    "(due in a day, same job type, inserted by direct SQL: INSERT … SELECT generate_series into jobs and job_executions, no history rows; " +
+                    "(due in a day, same job type, inserted by direct SQL: INSERT … SELECT generate_series into jobs and job_executions as scheduled rows, no history rows; " +
                     $"took {insertTime.TotalSeconds:0.0} s); empty again after deleting them. After each load or delete: VACUUM ANALYZE and CHECKPOINT.")
               .Note($"A burst is {o.ScaleDue:N0} jobs spawned (SpawnAllAsync × {o.SpawnBatch}) due at one instant a few seconds ahead; " +
                     "throughput = jobs / (time from due to all terminal). " +
                     $"Rates, empty before: {Describe(emptyBefore)}; with future jobs: {Describe(withFuture)}; empty after: {Describe(emptyAfter)} jobs/s.")
               .Note($"Claim SQL (burst with the median rate) empty: {Describe(e.Claim)}; with future jobs: {Describe(f.Claim)}. " +
-                    $"Complete SQL p50 empty {e.Complete.P50:0.00} ms, with future {f.Complete.P50:0.00} ms. SQL timings via the Npgsql activity listener.")
+                    $"Finish SQL p50 empty {e.Finish.P50:0.00} ms, with future {f.Finish.P50:0.00} ms. SQL timings via the Npgsql activity listener.")
               .Note($"Autovacuum runs on job_executions during the phase with future jobs: {vacuums}.")
               .Note($"RSS (VmRSS of the whole bench process: silo + harness): before {rssBefore:0.0} MB, idle with future jobs {rssIdle:0.0} MB, after its bursts {rssAfter:0.0} MB.");
     }
@@ -137,7 +137,7 @@ public sealed class ScaleWorkload : IWorkload
         await db.WaitUntilDrainedAsync(BenchInitializer.DefaultType, BenchContext.TimeoutFor(count), ct, 2).ConfigureAwait(false);
         var elapsed = System.Diagnostics.Stopwatch.GetElapsedTime(start);
         await db.VerifyCompletedAsync(BenchInitializer.DefaultType, before + count, ct).ConfigureAwait(false);
-        return new Burst(count / elapsed.TotalSeconds, Stat(profiler, "claim"), Stat(profiler, "complete"), Stat(profiler, "next_due"));
+        return new Burst(count / elapsed.TotalSeconds, Stat(profiler, "claim"), Stat(profiler, "finish"), Stat(profiler, "promote"));
     }
 
     private static Percentiles Stat(SqlProfiler profiler, string name) =>
@@ -150,7 +150,7 @@ public sealed class ScaleWorkload : IWorkload
     private static Task<long> AutovacuumsAsync(BenchDatabase db, CancellationToken ct) =>
         db.ScalarAsync("SELECT autovacuum_count FROM pg_stat_user_tables WHERE relname = 'job_executions'", ct);
 
-    private readonly record struct Burst(double Rate, Percentiles Claim, Percentiles Complete, Percentiles NextDue);
+    private readonly record struct Burst(double Rate, Percentiles Claim, Percentiles Finish, Percentiles Promote);
 
     /// <summary>The database, cluster and probe the bursts run on.</summary>
     private sealed record Side(BenchDatabase Db, RunProbe Probe, SiloCluster Cluster);

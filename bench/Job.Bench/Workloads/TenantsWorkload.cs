@@ -10,7 +10,7 @@ namespace Job.Bench.Workloads;
 /// workload's own (started with pg_stat_statements preloaded, so every process's statements are
 /// timed on the server; the other workloads' server stays without it).
 /// <para>Setup: one database; <c>TenantQueues</c> serial queues holding one job each, due in a day, of the
-/// types <c>tenant-{q mod TenantTypes}</c>, inserted by direct SQL writing what spawn.sql writes (jobs,
+/// types <c>tenant-{q mod TenantTypes}</c>, inserted by direct SQL writing what job_spawn writes (jobs,
 /// job_executions, the two first events); then VACUUM ANALYZE and CHECKPOINT.</para>
 /// <para>Each phase starts one worker process at the defaults (50/30): the baseline registers only the
 /// bench's two types, the tenants phase also <c>TenantTypes</c> generated types. Startup is timed
@@ -132,10 +132,10 @@ public sealed class TenantsWorkload : IWorkload
         await db.VerifyCompletedAsync(WorkerJobTypes.RecordStart, spawnedBefore + WarmUp + o.TenantSamples, ct).ConfigureAwait(false);
         var latency = await StartRecords.ReadAsync(db, spawns, ct).ConfigureAwait(false);
         var spawnUsage = ResourceSampler.Between(pgA, pgB);
-        var queued = await db.ScalarAsync("SELECT count(*) FROM job_executions WHERE queue_id IS NOT NULL AND state = 'pending'", ct).ConfigureAwait(false);
+        var queued = await db.ScalarAsync("SELECT count(*) FROM job_executions WHERE queue_id IS NOT NULL AND state = 'scheduled'", ct).ConfigureAwait(false);
         if (queued != o.TenantQueues)
         {
-            throw new BenchCheckException($"Expected the {o.TenantQueues:N0} queued jobs due tomorrow untouched; found {queued:N0} pending.");
+            throw new BenchCheckException($"Expected the {o.TenantQueues:N0} queued jobs due tomorrow untouched; found {queued:N0} scheduled.");
         }
 
         var (stopSeconds, graceful) = await worker.StopAsync(TimeSpan.FromSeconds(120)).ConfigureAwait(false);
@@ -145,7 +145,7 @@ public sealed class TenantsWorkload : IWorkload
             spawnUsage.WallSeconds, (cpuB - cpuA).TotalSeconds, spawnUsage.PostgresCores, stopSeconds, graceful);
     }
 
-    /// <summary>Writes what spawn.sql writes for a job due in a day in its own serial queue: the job row,
+    /// <summary>Writes what job_spawn writes for a job due in a day in its own serial queue: the job row,
     /// its queue row and the initialized / execution_scheduled events; 50,000 per statement.</summary>
     private static async Task InsertQueuesAsync(BenchDatabase db, int queues, int types, CancellationToken ct)
     {
@@ -168,8 +168,8 @@ public sealed class TenantsWorkload : IWorkload
                     FROM input CROSS JOIN (VALUES (1, 'initialized', NULL::int), (2, 'execution_scheduled', 1)) AS e (ord, event_type, attempt)
                     ORDER BY e.ord
                 )
-                INSERT INTO job_executions (id, job_type, queue_id, execute_at, created_at)
-                SELECT id, job_type, queue_id, execute_at, now() FROM input
+                INSERT INTO job_executions (id, job_type, queue_id, state, execute_at, created_at)
+                SELECT id, job_type, queue_id, 'scheduled', execute_at, now() FROM input
                 """);
             cmd.CommandTimeout = 600;
             cmd.Parameters.AddWithValue("prefix", WorkerJobTypes.TenantPrefix);
@@ -225,7 +225,7 @@ public sealed class TenantsWorkload : IWorkload
         }
 
         result.Note($"Setup: {o.TenantQueues:N0} serial queues with one job each due in a day, of {o.TenantTypes:N0} types tenant-0 … (direct SQL: jobs, " +
-                    $"job_executions, initialized + execution_scheduled events, as spawn.sql writes them), inserted in {insertSeconds:0.0} s, then VACUUM ANALYZE and CHECKPOINT. " +
+                    $"job_executions, initialized + execution_scheduled events, as job_spawn writes them), inserted in {insertSeconds:0.0} s, then VACUUM ANALYZE and CHECKPOINT. " +
                     "Workers at the defaults (50/30); the measured type is bench.start (records its start), spawned from this process, which has no silo. " +
                     $"Each phase: startup (until every type's reminder row exists), {o.TenantSettleSeconds} s settle, {o.TenantIdleSeconds} s idle (b), EXPLAIN, then the spawns (a).");
         result.Data("load_at_start", load)

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Job.Hosting;
+using Job.Claims;
 using Job.Storage;
 using Npgsql;
 

@@ -1,39 +1,190 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Threading.Channels;
+using Job.Claims;
+using Job.Clock;
+using Job.Completion;
 using Job.Hosting;
-using Job.Storage;
 using Job.Telemetry;
 using Microsoft.Extensions.Logging;
 using Npgsql;
 
 namespace Job.Execution;
 
-/// <summary>How one run ended, for the caller (the job grain) to wake waiters.</summary>
-internal enum RunOutcome
-{
-    Completed,
-    Rescheduled,
-    Retrying,
-    Errored,
-    HandedBack,
-    Stale,
-}
-
 /// <summary>
-/// Runs one claimed job: builds the runner through the type's initializer, runs it, and writes how
-/// it ended (complete, reschedule, retry with backoff, or errored) in one fenced transaction. Every
-/// failure of the run itself, Init and a bad config included, is a failed attempt with its message
-/// in the history; nothing escapes to strand the claim.
+/// Runs this silo's claims: <c>MaxJobsPerProcess</c> runners take claims from the buffer the
+/// dispatcher fills, in the order they were claimed; each builds the runner through the type's
+/// initializer, runs it, turns how it ended into an outcome, frees its slot at once and hands the
+/// outcome to the <see cref="JobCompleter"/> (or writes it inside the runner's own transaction).
+/// Every failure of the run itself, Init and a bad config included, is a failed attempt with its
+/// message in the history; a run cancelled by shutdown is handed back, not charged; a run whose
+/// operator cancelled it ends cancelled. Runs execute outside any grain: a grain call, activation and
+/// deactivation per run cost more CPU than a no-op job (docs/architecture.md, decision 3).
 /// </summary>
-internal sealed partial class JobExecutor(JobRuntime runtime, JobRegistry registry, CompletionBatcher completions, ILogger<JobExecutor> logger)
+internal sealed partial class JobExecutor(
+    JobRuntime runtime,
+    JobRegistry registry,
+    ClaimLedger ledger,
+    JobCompleter completer,
+    JobShutdownSignal shutdown,
+    ILogger<JobExecutor> logger)
 {
-    public async Task<RunOutcome> ExecuteAsync(ClaimedJob claim, CancellationToken shutdown)
+    private readonly Channel<ClaimedJob> _buffer = Channel.CreateUnbounded<ClaimedJob>(new UnboundedChannelOptions { SingleReader = false });
+    private readonly ConcurrentDictionary<(JobId Id, long Token), RunControl> _running = new();
+    private readonly Lock _gate = new();
+    private Task[] _runners = [];
+
+    /// <summary>Starts the runners (once).</summary>
+    public void Start()
+    {
+        lock (_gate)
+        {
+            if (_runners.Length == 0)
+            {
+                _runners = [.. Enumerable.Range(0, runtime.Options.MaxJobsPerProcess).Select(_ => Task.Run(RunnerLoopAsync))];
+            }
+        }
+    }
+
+    /// <summary>Buffers claims for the runners, in claim order.</summary>
+    public void Enqueue(IReadOnlyList<ClaimedJob> claims)
+    {
+        foreach (var claim in claims)
+        {
+            if (!_buffer.Writer.TryWrite(claim))
+            {
+                // Stopping: the runners are gone; shutdown hands back what is left in the ledger.
+                _ = WriteAsync(claim, RunOutcome.HandBack(claim, "shutdown: the silo stopped before the run could start"), null);
+            }
+        }
+    }
+
+    /// <summary>An operator asked to cancel the job: fire the token of its run on this silo, if any.
+    /// A run that ignores it is given up after the shutdown timeout: the job ends cancelled, and the
+    /// run's own outcome, when it comes, is refused (its slot stays busy until it returns).</summary>
+    public void RequestCancel(JobId id)
+    {
+        foreach (var (key, control) in _running)
+        {
+            if (key.Id == id && control.RequestCancel())
+            {
+                _ = GiveUpAfterTimeoutAsync(control);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Shutdown, once the dispatcher stopped claiming: the runs are told (their token fires); the
+    /// claims never started are handed back at once; the runs are given the shutdown timeout (real
+    /// time); those still going then are handed back (their late outcome is refused, fenced).
+    /// </summary>
+    public async Task ShutdownAsync()
+    {
+        shutdown.Signal();
+        _buffer.Writer.TryComplete();
+        var unstarted = new List<ClaimedJob>();
+        while (_buffer.Reader.TryRead(out var claim))
+        {
+            unstarted.Add(claim);
+        }
+
+        foreach (var claim in ledger.TakeBuffered(unstarted))
+        {
+            _ = WriteAsync(claim, RunOutcome.HandBack(claim, "shutdown: the run had not started"), null);
+        }
+
+        var deadline = DateTime.UtcNow + runtime.Options.ShutdownTimeout;
+        while (ledger.Executing > 0 && DateTime.UtcNow < deadline)
+        {
+            ledger.Drained.Reset();
+            if (ledger.Executing == 0)
+            {
+                break;
+            }
+
+            var left = deadline - DateTime.UtcNow;
+            await Task.WhenAny(ledger.Drained.WaitTask, Task.Delay(left > TimeSpan.Zero ? left : TimeSpan.Zero)).ConfigureAwait(false);
+        }
+
+        var handedBack = 0;
+        foreach (var control in _running.Values)
+        {
+            if (control.TryDecide())
+            {
+                handedBack++;
+                _ = WriteAsync(control.Claim, RunOutcome.HandBack(control.Claim, "shutdown timeout"), null);
+            }
+        }
+
+        if (handedBack > 0)
+        {
+            LogHandedBack(handedBack, runtime.Options.ShutdownTimeout);
+        }
+    }
+
+    private async Task RunnerLoopAsync()
+    {
+        await foreach (var claim in _buffer.Reader.ReadAllAsync().ConfigureAwait(false))
+        {
+            if (ledger.TryStart(claim))
+            {
+                await RunAsync(claim).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private async Task RunAsync(ClaimedJob claim)
     {
         var type = registry.Find(claim.JobType);
+        using var control = new RunControl(claim, shutdown.Token);
+        _running[claim.Key] = control;
+        RunOutcome outcome;
+        NpgsqlTransaction? tx = null;
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            (outcome, tx) = await ExecuteAsync(claim, type, control).ConfigureAwait(false);
+        }
+        finally
+        {
+            _running.TryRemove(claim.Key, out _);
+        }
+
+        JobTelemetry.RecordRun(claim.JobType, outcome.Kind.Name(), Stopwatch.GetElapsedTime(started));
+        ledger.RunEnded(claim);
+        if (!control.TryDecide())
+        {
+            // Its outcome (cancelled or handed back) was written when the run was given up.
+            await DisposeTransactionAsync(tx).ConfigureAwait(false);
+            LogLateRun(claim.Id, claim.JobType);
+            ledger.Release(claim);
+            return;
+        }
+
+        if (tx is not null)
+        {
+            await WriteInTransactionAsync(claim, type!, outcome, tx).ConfigureAwait(false);
+        }
+        else
+        {
+            _ = WriteAsync(claim, outcome, type);
+        }
+    }
+
+    private async Task<(RunOutcome Outcome, NpgsqlTransaction? Tx)> ExecuteAsync(ClaimedJob claim, RegisteredJobType? type, RunControl control)
+    {
         if (type is null)
         {
             // Claims only ever cover this silo's registered types; should one slip through, hand it back.
-            await runtime.Queue.AbortAsync([(claim.Id, claim.ClaimToken)], $"no initializer for '{claim.JobType}' on this silo", runtime.Clock.Now, CancellationToken.None).ConfigureAwait(false);
-            return RunOutcome.HandedBack;
+            return (RunOutcome.HandBack(claim, $"no initializer for '{claim.JobType}' on this silo"), null);
+        }
+
+        if (type.RetrySettings.NAttempts is { } limit && claim.Attempt > limit)
+        {
+            // Earlier runs were lost (their silo died or hung) and each loss counted an attempt.
+            var message = $"Attempt {claim.Attempt} exceeds the {limit} allowed (NAttempts): the job's earlier runs were lost (their silo died or stopped heart-beating), so it ends errored without running again.";
+            LogAttemptsExhaustedByLoss(claim.Id, claim.JobType, claim.Attempt, limit);
+            return (new RunOutcome(claim, OutcomeKind.Errored) { Message = message, ErrorType = "Job.AttemptsExhaustedByLostRuns" }, null);
         }
 
         using var activity = JobTelemetry.StartExecute(claim.Id, claim.JobType, claim.Attempt, claim.TraceParent);
@@ -42,53 +193,180 @@ internal sealed partial class JobExecutor(JobRuntime runtime, JobRegistry regist
         {
             var job = new Job(claim.Id, type.JobType, claim.ConfigJson, null, [], runtime.Json);
             var runner = type.Init(job);
-            var current = new CurrentJob(runtime, claim, shutdown);
-            completion = await runner.RunAsync(current, shutdown).ConfigureAwait(false)
+            var current = new CurrentJob(runtime, claim, control.Token);
+            completion = await runner.RunAsync(current, control.Token).ConfigureAwait(false)
                 ?? throw new InvalidOperationException($"The runner of '{claim.JobType}' returned no JobCompletion.");
+        }
+        catch (OperationCanceledException) when (control.CancelRequested)
+        {
+            return (Finish(activity, new RunOutcome(claim, OutcomeKind.Cancelled)), null);
+        }
+        catch (OperationCanceledException) when (control.ShuttingDown)
+        {
+            // The runner honoured the shutdown signal: not a failure, the job runs again elsewhere.
+            return (Finish(activity, RunOutcome.HandBack(claim, "shutdown: the run stopped when its token fired")), null);
         }
         catch (Exception ex)
         {
-            return Finish(activity, await FailAsync(claim, type.RetrySettings, ex).ConfigureAwait(false));
+            return (Finish(activity, Failure(claim, type.RetrySettings, ex)), null);
         }
 
-        try
+        if (control.CancelRequested)
         {
-            return Finish(activity, await ApplyAsync(claim, completion).ConfigureAwait(false));
+            // An operator cancelled the job: it ends cancelled whatever the run returned.
+            await DisposeTransactionAsync(completion.Transaction, rollback: true).ConfigureAwait(false);
+            return (Finish(activity, new RunOutcome(claim, OutcomeKind.Cancelled)), null);
         }
-        catch (Exception ex) when (ex is not StaleClaimException)
-        {
-            // The completion's commit failed (the runner's transaction included): nothing of it was
-            // written, so this run counts as failed.
-            LogCompletionFailed(claim.Id, claim.JobType, ex);
-            return Finish(activity, await FailAsync(claim, type.RetrySettings, ex).ConfigureAwait(false));
-        }
+
+        return (Finish(activity, FromCompletion(claim, completion)), completion.Transaction);
     }
 
-    private async Task<RunOutcome> ApplyAsync(ClaimedJob claim, JobCompletion completion)
+    private RunOutcome FromCompletion(ClaimedJob claim, JobCompletion completion)
     {
-        var tx = completion.Transaction;
-        if (tx is null)
+        if (completion.Kind == JobCompletionKind.Complete)
         {
-            return await WriteAsync(claim, completion, null).ConfigureAwait(false);
+            return new RunOutcome(claim, OutcomeKind.Completed);
         }
 
-        // The runtime owns the runner's transaction from here: it commits (or, when fenced out,
-        // rolls back) and closes it together with its connection, whatever happens.
-        var connection = tx.Connection;
+        // Saturates: RescheduleIn(TimeSpan.MaxValue) means "as late as a date can be", not an overflow.
+        var at = completion.At ?? TimeArithmetic.SaturatingAdd(runtime.Clock.Now, completion.Delay.GetValueOrDefault());
+        return new RunOutcome(claim, OutcomeKind.Rescheduled) { At = at };
+    }
+
+    private RunOutcome Failure(ClaimedJob claim, RetrySettings settings, Exception ex)
+    {
+        var now = runtime.Clock.Now;
+        var failure = JobFailure.From(ex is AggregateException { InnerExceptions.Count: 1 } agg ? agg.InnerExceptions[0] : ex);
+        var window = claim.RetryFailedAt is { } failed && claim.RetryDueAt is { } due ? RetryWindow.TryCreate(failed, due) : null;
+        var decision = RetryDecision.Decide(now, claim.Attempt, window, settings, runStartedAt: claim.StartedAt);
+        if (decision.WillRetry)
+        {
+            logger.Log(decision.Level, ex, "Job {JobId} ({JobType}) attempt {Attempt} failed; retry {NextAttempt} at {RetryAt:O}: {Error}",
+                claim.Id, claim.JobType, claim.Attempt, decision.NextAttempt, decision.RetryAt, failure.Message);
+            return new RunOutcome(claim, OutcomeKind.Retry)
+            {
+                NextAttempt = decision.NextAttempt,
+                At = decision.RetryAt,
+                AttemptCounterReset = decision.AttemptCounterReset,
+                Message = failure.Message,
+                ErrorType = failure.Type,
+            };
+        }
+
+        logger.Log(LogLevel.Error, ex, "Job {JobId} ({JobType}) attempt {Attempt} failed and has no attempts left; it ends errored: {Error}",
+            claim.Id, claim.JobType, claim.Attempt, failure.Message);
+        return new RunOutcome(claim, OutcomeKind.Errored)
+        {
+            AttemptCounterReset = decision.AttemptCounterReset,
+            Message = failure.Message,
+            ErrorType = failure.Type,
+        };
+    }
+
+    // Writes the outcome through the completer, then releases the claim. When it cannot be written at
+    // all, a completion or reschedule counts as a failed run (nothing of it was recorded); anything else
+    // is left to the rescue, which takes the job once this claim's heartbeat stops.
+    private async Task WriteAsync(ClaimedJob claim, RunOutcome outcome, RegisteredJobType? type)
+    {
         try
         {
-            var outcome = await WriteAsync(claim, completion, tx).ConfigureAwait(false);
-            if (outcome == RunOutcome.Stale)
+            if (!await completer.SubmitAsync(outcome).ConfigureAwait(false))
             {
-                // Fenced out: the runner's business writes must not commit without the job's state change.
-                await tx.RollbackAsync(CancellationToken.None).ConfigureAwait(false);
+                Stale(claim);
+            }
+        }
+        catch (Exception ex)
+        {
+            if (type is not null && outcome.Kind is OutcomeKind.Completed or OutcomeKind.Rescheduled)
+            {
+                LogCompletionFailed(claim.Id, claim.JobType, ex);
+                await TryWriteFailureAsync(claim, type, ex).ConfigureAwait(false);
             }
             else
             {
+                LogNotRecorded(claim.Id, claim.JobType, outcome.Kind.ToString(), ex);
+            }
+        }
+        finally
+        {
+            ledger.Release(claim);
+        }
+    }
+
+    private async Task TryWriteFailureAsync(ClaimedJob claim, RegisteredJobType type, Exception cause)
+    {
+        try
+        {
+            if (!await completer.SubmitAsync(Failure(claim, type.RetrySettings, cause)).ConfigureAwait(false))
+            {
+                Stale(claim);
+            }
+        }
+        catch (Exception ex)
+        {
+            LogNotRecorded(claim.Id, claim.JobType, OutcomeKind.Retry.ToString(), ex);
+        }
+    }
+
+    // The runtime owns the runner's transaction from here: it writes the job's state change into it and
+    // commits (or, when fenced out, rolls back) and closes it with its connection, whatever happens.
+    private async Task WriteInTransactionAsync(ClaimedJob claim, RegisteredJobType type, RunOutcome outcome, NpgsqlTransaction tx)
+    {
+        try
+        {
+            var applied = (await runtime.Queue.FinishAsync([outcome], runtime.Clock.Now, tx, CancellationToken.None).ConfigureAwait(false)).Contains(claim.Key);
+            if (applied)
+            {
                 await tx.CommitAsync(CancellationToken.None).ConfigureAwait(false);
             }
+            else
+            {
+                // Fenced out: the runner's business writes must not commit without the job's state change.
+                await tx.RollbackAsync(CancellationToken.None).ConfigureAwait(false);
+                Stale(claim);
+            }
+        }
+        catch (Exception ex)
+        {
+            // The commit failed (the runner's writes included): nothing of it was written, so the run counts as failed.
+            LogCompletionFailed(claim.Id, claim.JobType, ex);
+            await TryWriteFailureAsync(claim, type, ex).ConfigureAwait(false);
+        }
+        finally
+        {
+            await DisposeTransactionAsync(tx).ConfigureAwait(false);
+            ledger.Release(claim);
+        }
+    }
 
-            return outcome;
+    private async Task GiveUpAfterTimeoutAsync(RunControl control)
+    {
+        await Task.Delay(runtime.Options.ShutdownTimeout).ConfigureAwait(false);
+        if (_running.ContainsKey(control.Claim.Key) && control.TryDecide())
+        {
+            LogCancelGivenUp(control.Claim.Id, control.Claim.JobType, runtime.Options.ShutdownTimeout);
+            _ = WriteAsync(control.Claim, new RunOutcome(control.Claim, OutcomeKind.Cancelled), null);
+        }
+    }
+
+    private static async Task DisposeTransactionAsync(NpgsqlTransaction? tx, bool rollback = false)
+    {
+        if (tx is null)
+        {
+            return;
+        }
+
+        var connection = tx.Connection;
+        try
+        {
+            if (rollback && connection is not null)
+            {
+                await tx.RollbackAsync(CancellationToken.None).ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex) when (ex is NpgsqlException or InvalidOperationException)
+        {
+            // Already gone: nothing of it commits.
         }
         finally
         {
@@ -100,84 +378,47 @@ internal sealed partial class JobExecutor(JobRuntime runtime, JobRegistry regist
         }
     }
 
-    // Writes the completion's state change: batched and retried through blips on our own
-    // connection, or as one statement inside the runner's transaction.
-    private async Task<RunOutcome> WriteAsync(ClaimedJob claim, JobCompletion completion, NpgsqlTransaction? tx)
-    {
-        var now = runtime.Clock.Now;
-        bool written;
-        RunOutcome outcome;
-        if (completion.Kind == JobCompletionKind.Complete)
-        {
-            written = tx is null
-                ? await Durably(claim, () => completions.CompleteAsync(claim)).ConfigureAwait(false)
-                : (await runtime.Queue.CompleteAsync([(claim.Id, claim.ClaimToken, claim.Attempt)], now, tx, CancellationToken.None).ConfigureAwait(false)).Count == 1;
-            outcome = RunOutcome.Completed;
-        }
-        else
-        {
-            // Saturates: RescheduleIn(TimeSpan.MaxValue) means "as late as a date can be", not an overflow.
-            var at = completion.At ?? Scheduling.TimeArithmetic.SaturatingAdd(now, completion.Delay.GetValueOrDefault());
-            written = tx is null
-                ? await Durably(claim, () => runtime.Queue.RescheduleAsync(claim, at, now, null, CancellationToken.None)).ConfigureAwait(false)
-                : await runtime.Queue.RescheduleAsync(claim, at, now, tx, CancellationToken.None).ConfigureAwait(false);
-            outcome = RunOutcome.Rescheduled;
-        }
-
-        return written ? outcome : Stale(claim);
-    }
-
-    private async Task<RunOutcome> FailAsync(ClaimedJob claim, RetrySettings settings, Exception ex)
-    {
-        var now = runtime.Clock.Now;
-        var failure = JobFailure.From(ex is AggregateException { InnerExceptions.Count: 1 } agg ? agg.InnerExceptions[0] : ex);
-        var window = claim.RetryFailedAt is { } failed && claim.RetryDueAt is { } due ? RetryWindow.TryCreate(failed, due) : null;
-        var decision = RetryDecision.Decide(now, claim.Attempt, window, settings);
-        if (decision.WillRetry)
-        {
-            logger.Log(decision.Level, ex, "Job {JobId} ({JobType}) attempt {Attempt} failed; retry {NextAttempt} at {RetryAt:O}: {Error}",
-                claim.Id, claim.JobType, claim.Attempt, decision.NextAttempt, decision.RetryAt, failure.Message);
-            var written = await Durably(claim, () => runtime.Queue.RetryAsync(claim, decision.NextAttempt, decision.RetryAt!.Value, decision.AttemptCounterReset, failure, now, CancellationToken.None)).ConfigureAwait(false);
-            return written ? RunOutcome.Retrying : Stale(claim);
-        }
-
-        logger.Log(LogLevel.Error, ex, "Job {JobId} ({JobType}) attempt {Attempt} failed and has no attempts left; it ends errored: {Error}",
-            claim.Id, claim.JobType, claim.Attempt, failure.Message);
-        var ended = await Durably(claim, () => runtime.Queue.FailAsync(claim, decision.AttemptCounterReset, failure, now, CancellationToken.None)).ConfigureAwait(false);
-        return ended ? RunOutcome.Errored : Stale(claim);
-    }
-
-    // A run's outcome is written through database blips (retried, fenced) rather than dropped: a
-    // dropped write would leave the job running until its heartbeat went stale and it ran again.
-    // Past the lost interval the job is rescued anyway, so retrying longer is pointless.
-    private Task<bool> Durably(ClaimedJob claim, Func<Task<bool>> write) =>
-        TransientRetry.RunAsync(write, runtime.Options.JobLostInterval, (failures, ex) => LogWriteRetry(claim.Id, claim.JobType, failures, ex));
-
-    private RunOutcome Stale(ClaimedJob claim)
+    private void Stale(ClaimedJob claim)
     {
         JobTelemetry.StaleWrites.Add(1, new KeyValuePair<string, object?>(JobTelemetry.TagJobType, claim.JobType));
         LogStale(claim.Id, claim.JobType, claim.ClaimToken);
-        return RunOutcome.Stale;
     }
 
     private static RunOutcome Finish(Activity? activity, RunOutcome outcome)
     {
-        activity?.SetTag(JobTelemetry.TagOutcome, outcome.ToString());
-        if (outcome is RunOutcome.Errored or RunOutcome.Retrying)
+        activity?.SetTag(JobTelemetry.TagOutcome, outcome.Kind.Name());
+        if (outcome.Kind is OutcomeKind.Errored or OutcomeKind.Retry)
         {
             activity?.SetStatus(ActivityStatusCode.Error);
         }
 
-        JobTelemetry.Finished.Add(1, new KeyValuePair<string, object?>(JobTelemetry.TagOutcome, outcome.ToString()));
         return outcome;
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} ({JobType}): the write of claim {ClaimToken} was refused because the job was handed to another runner; this run's result is discarded.")]
     private partial void LogStale(JobId jobId, string jobType, long claimToken);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} ({JobType}): writing the run's outcome failed ({Failures} in a row); retrying.")]
-    private partial void LogWriteRetry(JobId jobId, string jobType, int failures, Exception exception);
-
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} ({JobType}): writing the completion failed; the run counts as failed.")]
     private partial void LogCompletionFailed(JobId jobId, string jobType, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Job {JobId} ({JobType}): its outcome ({Outcome}) could not be written; the job will be rescued once its heartbeat stops.")]
+    private partial void LogNotRecorded(JobId jobId, string jobType, string outcome, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Job {JobId} ({JobType}) reached attempt {Attempt} through lost runs, past its {Limit} allowed attempts; it ends errored without running again.")]
+    private partial void LogAttemptsExhaustedByLoss(JobId jobId, string jobType, int attempt, int limit);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Count} job(s) still ran after the shutdown timeout of {Timeout} and were handed back to pending.")]
+    private partial void LogHandedBack(int count, TimeSpan timeout);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} ({JobType}) did not stop within {Timeout} of its cancel; it ends cancelled, and its run's result will be refused when it returns.")]
+    private partial void LogCancelGivenUp(JobId jobId, string jobType, TimeSpan timeout);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId} ({JobType}): a run given up (cancelled or handed back) returned at last; its result is discarded.")]
+    private partial void LogLateRun(JobId jobId, string jobType);
+}
+
+/// <summary>A failed run, as the history records it.</summary>
+internal readonly record struct JobFailure(string Message, string Type)
+{
+    public static JobFailure From(Exception ex) => new(ex.Message, ex.GetType().FullName ?? ex.GetType().Name);
 }

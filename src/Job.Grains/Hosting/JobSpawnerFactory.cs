@@ -1,7 +1,7 @@
 namespace Job.Hosting;
 
-/// <summary>Makes spawners bound to this silo's runtime (and the cluster, for spawn-unique).</summary>
-internal sealed class JobSpawnerFactory(JobRuntime runtime, IGrainFactory grains)
+/// <summary>Makes spawners bound to this silo's database context.</summary>
+internal sealed class JobSpawnerFactory(JobRuntime runtime)
 {
-    public JobSpawner<TConfig> Create<TConfig>(JobType jobType) => new(jobType, runtime, grains);
+    public JobSpawner<TConfig> Create<TConfig>(JobType jobType) => new(jobType, runtime.Context);
 }

@@ -24,6 +24,7 @@ public sealed class JobSvcConfig
         GatewayPort = b.GatewayPortValue;
         ConfigureLogging = b.ConfigureLoggingValue;
         HistoryRetention = b.HistoryRetentionValue;
+        Schema = b.SchemaValue;
     }
 
     /// <summary>Starts a builder.</summary>
@@ -59,6 +60,9 @@ public sealed class JobSvcConfig
     public int GatewayPort { get; }
     /// <summary>How long finished jobs and their history are kept; null: forever.</summary>
     public TimeSpan? HistoryRetention { get; }
+
+    /// <summary>The PostgreSQL schema of Job's tables (see <see cref="JobsOptions.Schema"/>).</summary>
+    public string Schema { get; }
     internal Action<Microsoft.Extensions.Logging.ILoggingBuilder>? ConfigureLogging { get; }
 
     /// <summary>Maps this configuration onto the runtime's one set of options.</summary>
@@ -70,6 +74,7 @@ public sealed class JobSvcConfig
         options.Apply(PollerConfig);
         options.Clock = Clock;
         options.HistoryRetention = HistoryRetention;
+        options.Schema = Schema;
         options.StartPollingWithSilo = false;
     }
 }
@@ -88,6 +93,7 @@ public sealed class JobSvcConfigBuilder
     internal int SiloPortValue { get; private set; }
     internal int GatewayPortValue { get; private set; }
     internal TimeSpan? HistoryRetentionValue { get; private set; }
+    internal string SchemaValue { get; private set; } = JobSchema.Default.Name;
     internal Action<Microsoft.Extensions.Logging.ILoggingBuilder>? ConfigureLoggingValue { get; private set; }
 
     /// <summary>Connect with this connection string (the service owns the pool).</summary>
@@ -123,12 +129,17 @@ public sealed class JobSvcConfigBuilder
         return this;
     }
 
-    /// <summary>Configures logging of the in-process silo (none by default).</summary>
+    /// <summary>Configures logging of the in-process silo, replacing the default (the console, with Job's
+    /// messages from Information and everything else from Warning).</summary>
     public JobSvcConfigBuilder Logging(Action<Microsoft.Extensions.Logging.ILoggingBuilder> configure) { ConfigureLoggingValue = configure; return this; }
 
     /// <summary>Delete finished jobs and their history once they are this old (application clock);
     /// see <see cref="JobsOptions.HistoryRetention"/>. Not set: kept forever.</summary>
     public JobSvcConfigBuilder HistoryRetention(TimeSpan retention) { HistoryRetentionValue = retention; return this; }
+
+    /// <summary>The PostgreSQL schema of Job's tables (default <c>job</c>); every process of the cluster
+    /// uses the same.</summary>
+    public JobSvcConfigBuilder Schema(string schema) { SchemaValue = schema; return this; }
 
     /// <summary>Checks the combination and builds.</summary>
     /// <exception cref="ArgumentException">Neither or both of <see cref="PgCon"/> and <see cref="DataSource"/>

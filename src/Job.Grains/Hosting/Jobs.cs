@@ -1,6 +1,4 @@
 using Job.Execution;
-using Job.Grains;
-using Job.Scheduling;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -19,7 +17,7 @@ public sealed partial class Jobs : IAsyncDisposable
     private readonly IHost _host;
     private readonly Hosting.JobRuntime _runtime;
     private readonly JobRegistry _registry;
-    private readonly JobPoller _poller;
+    private readonly Hosting.JobSiloLifecycle _lifecycle;
     private readonly Hosting.JobSpawnerFactory _spawners;
     private readonly Lock _gate = new();
     private Task? _shutdown;
@@ -30,9 +28,10 @@ public sealed partial class Jobs : IAsyncDisposable
         var services = host.Services;
         _runtime = services.GetRequiredService<Hosting.JobRuntime>();
         _registry = services.GetRequiredService<JobRegistry>();
-        _poller = services.GetRequiredService<JobPoller>();
+        _lifecycle = services.GetRequiredService<Hosting.JobSiloLifecycle>();
         _spawners = services.GetRequiredService<Hosting.JobSpawnerFactory>();
         GrainFactory = services.GetRequiredService<IGrainFactory>();
+        Client = services.GetRequiredService<JobClient>();
     }
 
     /// <summary>The application clock.</summary>
@@ -40,6 +39,9 @@ public sealed partial class Jobs : IAsyncDisposable
 
     /// <summary>The cluster, for calls to <see cref="IJobGrain"/> and <see cref="IJobTypeGrain"/>.</summary>
     public IGrainFactory GrainFactory { get; }
+
+    /// <summary>The database side of the same runtime: find, await, cancel jobs (and spawn by type).</summary>
+    public JobClient Client { get; }
 
     /// <summary>The silo's services (advanced use: logging, Orleans management).</summary>
     public IServiceProvider Services => _host.Services;
@@ -55,7 +57,7 @@ public sealed partial class Jobs : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(config);
         var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
         builder.Logging.ClearProviders();
-        config.ConfigureLogging?.Invoke(builder.Logging);
+        (config.ConfigureLogging ?? DefaultLogging)(builder.Logging);
         var advertised = config.AdvertisedAddress is { } configured
             ? new Hosting.AdvertisedAddress.Choice(configured, "set with JobSvcConfigBuilder.Endpoint", FellBack: false)
             : Hosting.AdvertisedAddress.ForDatabase(config.ConnectionString ?? config.DataSource!.ConnectionString);
@@ -96,6 +98,21 @@ public sealed partial class Jobs : IAsyncDisposable
         return new Jobs(host);
     }
 
+    // What a developer sees with no setup: the runtime's own messages (a failing job above all) on the
+    // console, Orleans and the framework only when something is wrong.
+    private static void DefaultLogging(ILoggingBuilder logging)
+    {
+        logging.AddSimpleConsole(o =>
+        {
+            o.SingleLine = true;
+            o.TimestampFormat = "HH:mm:ss.fff ";
+        });
+        logging.SetMinimumLevel(LogLevel.Warning);
+        logging.AddFilter("Job", LogLevel.Information);
+        logging.AddFilter("Orleans", LogLevel.Warning);
+        logging.AddFilter("Microsoft", LogLevel.Warning);
+    }
+
     /// <summary>Registers a job type and returns its spawner.</summary>
     /// <exception cref="InvalidOperationException">Polling has started, or the type is already registered.</exception>
     public JobSpawner<TConfig> AddInitializer<TConfig>(IJobInitializer<TConfig> initializer)
@@ -108,21 +125,20 @@ public sealed partial class Jobs : IAsyncDisposable
 
     /// <summary>Starts claiming and running the registered types. Once only.</summary>
     /// <exception cref="InvalidOperationException">Already started, or shut down.</exception>
-    public Task StartPollAsync(CancellationToken cancellationToken = default) => _poller.StartAsync(cancellationToken);
+    public Task StartPollAsync(CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        _lifecycle.StartPolling();
+        return Task.CompletedTask;
+    }
 
     /// <summary>Reads a job with its history.</summary>
     /// <exception cref="JobNotFoundException">No job has this id.</exception>
-    public async Task<Job> FindAsync(JobId id, CancellationToken cancellationToken = default)
-    {
-        var stored = await _runtime.Reads.FindAsync(id, cancellationToken).ConfigureAwait(false) ?? throw new JobNotFoundException(id);
-        var events = await _runtime.Reads.EventsAsync(id, cancellationToken).ConfigureAwait(false);
-        return _runtime.ToJob(stored, events);
-    }
+    public Task<Job> FindAsync(JobId id, CancellationToken cancellationToken = default) => Client.FindAsync(id, cancellationToken);
 
-    /// <summary>Waits until the job is terminal (through its grain, so it returns the moment the run ends).</summary>
+    /// <summary>Waits until the job is terminal (woken by the database the moment the run ends).</summary>
     /// <exception cref="JobAwaitTimeoutException">It did not end within <paramref name="timeout"/>.</exception>
-    public Task<JobSnapshot> AwaitCompletionAsync(JobId id, TimeSpan timeout) =>
-        GrainFactory.GetGrain<IJobGrain>(id.Value).AwaitCompletionAsync(timeout);
+    public Task<JobSnapshot> AwaitCompletionAsync(JobId id, TimeSpan timeout) => Client.AwaitCompletionAsync(id, timeout);
 
     /// <summary>
     /// Stops claiming, signals running jobs, waits the shutdown timeout, hands back what still runs
@@ -141,7 +157,7 @@ public sealed partial class Jobs : IAsyncDisposable
 
     private async Task ShutdownCoreAsync()
     {
-        await _poller.ShutdownAsync().ConfigureAwait(false);
+        await _lifecycle.ShutdownAsync().ConfigureAwait(false);
         await _host.StopAsync(CancellationToken.None).ConfigureAwait(false);
     }
 

@@ -15,6 +15,7 @@ public static class JobsConfigurationBinder
     private static readonly Dictionary<string, Action<JobsOptions, string, string>> s_setters = new(StringComparer.OrdinalIgnoreCase)
     {
         [nameof(JobsOptions.ConnectionString)] = (o, _, v) => o.ConnectionString = v,
+        [nameof(JobsOptions.Schema)] = (o, _, v) => o.Schema = v.Trim(),
         [nameof(JobsOptions.ExecMigrations)] = (o, k, v) => o.ExecMigrations = Bool(k, v),
         [nameof(JobsOptions.MaxJobsPerProcess)] = (o, k, v) => o.MaxJobsPerProcess = Int(k, v),
         [nameof(JobsOptions.MinJobsPerProcess)] = (o, k, v) => o.MinJobsPerProcess = Int(k, v),

@@ -22,6 +22,11 @@ public sealed class JobsOptions
     /// <summary>An existing data source (its pool is shared with the application). Not bindable.</summary>
     public NpgsqlDataSource? DataSource { get; set; }
 
+    /// <summary>The PostgreSQL schema of Job's tables (and of the Orleans tables Job creates), so they
+    /// never clash with an application's own; every process of one cluster must use the same.
+    /// Default <c>job</c>.</summary>
+    public string Schema { get; set; } = JobSchema.Default.Name;
+
     /// <summary>Apply missing migrations at silo start. Default: true with a connection string,
     /// false with a data source (as the crate).</summary>
     public bool? ExecMigrations { get; set; }
@@ -78,7 +83,7 @@ public sealed class JobsOptions
     public TimeSpan? MembershipPauseTolerance { get; set; } = TimeSpan.FromSeconds(12);
 
     /// <summary>The largest config accepted, in UTF-8 bytes. Default 1 MiB.</summary>
-    public int MaxConfigBytes { get; set; } = 1 << 20;
+    public int MaxConfigBytes { get; set; } = JobLimits.DefaultMaxConfigBytes;
 
     /// <summary>Also configure Orleans clustering and grain storage on the same database (reminders are
     /// always configured: the runtime needs them). Turn off to bring your own clustering. Default true.</summary>

@@ -1,5 +1,4 @@
 using Microsoft.Extensions.Options;
-using Npgsql;
 
 namespace Job;
 
@@ -14,8 +13,8 @@ public sealed class JobsOptionsValidator : IValidateOptions<JobsOptions>
     /// <summary>The most jobs one silo may run at once.</summary>
     public const int MaxJobsLimit = 10_000;
 
-    /// <summary>The largest config a job may have: PostgreSQL stores it as jsonb, and every run reads it.</summary>
-    public const int MaxConfigBytesLimit = 64 << 20;
+    /// <summary>The largest config a job may have (<see cref="JobLimits.MaxConfigBytesLimit"/>).</summary>
+    public const int MaxConfigBytesLimit = JobLimits.MaxConfigBytesLimit;
 
     /// <summary>The longest <see cref="JobsOptions.JobLostInterval"/>: a day without a heartbeat.</summary>
     public static readonly TimeSpan MaxJobLostInterval = TimeSpan.FromDays(1);
@@ -46,16 +45,10 @@ public sealed class JobsOptionsValidator : IValidateOptions<JobsOptions>
     /// <summary>Every rule the options break, each as one sentence naming the setting.</summary>
     internal static IEnumerable<string> Failures(JobsOptions o)
     {
-        if (string.IsNullOrWhiteSpace(o.ConnectionString) == (o.DataSource is null))
+        foreach (var failure in JobLimits.ConnectionFailures(o.ConnectionString, o.DataSource, "JobsOptions")
+            .Concat(JobLimits.SchemaFailures(o.Schema, "JobsOptions")))
         {
-            yield return o.DataSource is null
-                ? "Jobs need a database: set JobsOptions.ConnectionString (configuration: ConnectionStrings:Jobs or Jobs:ConnectionString) or JobsOptions.DataSource."
-                : "Set only one of JobsOptions.ConnectionString and JobsOptions.DataSource, not both.";
-        }
-        else if (o.ConnectionString is { } cs && ConnectionStringProblem(cs) is { } problem)
-        {
-            // Never echo the connection string: it may hold a password.
-            yield return $"JobsOptions.ConnectionString is not a valid PostgreSQL connection string: {problem}";
+            yield return failure;
         }
 
         if (o.MaxJobsPerProcess is < 1 or > MaxJobsLimit)
@@ -104,9 +97,9 @@ public sealed class JobsOptionsValidator : IValidateOptions<JobsOptions>
                 "a silo is declared dead after three missed probes, so a shorter tolerance cannot take effect.";
         }
 
-        if (o.MaxConfigBytes is < 2 or > MaxConfigBytesLimit)
+        foreach (var failure in JobLimits.ConfigBytesFailures(o.MaxConfigBytes, "JobsOptions"))
         {
-            yield return $"JobsOptions.MaxConfigBytes must be between 2 and {MaxConfigBytesLimit} (it is {o.MaxConfigBytes}).";
+            yield return failure;
         }
 
         if (o.Clock is null)
@@ -122,18 +115,4 @@ public sealed class JobsOptionsValidator : IValidateOptions<JobsOptions>
 
     private static string? OutOfRange(TimeSpan value, TimeSpan min, TimeSpan max) =>
         value >= min && value <= max ? null : $"between {min} and {max}";
-
-    private static string? ConnectionStringProblem(string connectionString)
-    {
-        try
-        {
-            _ = new NpgsqlConnectionStringBuilder(connectionString);
-            return null;
-        }
-        catch (ArgumentException ex)
-        {
-            // Npgsql names the unknown keyword, never the value.
-            return ex.Message;
-        }
-    }
 }

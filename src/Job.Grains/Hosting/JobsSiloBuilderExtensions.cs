@@ -1,10 +1,15 @@
+using Job.Claims;
+using Job.Client;
+using Job.Completion;
+using Job.Dispatch;
 using Job.Execution;
-using Job.Grains;
 using Job.Hosting;
-using Job.Scheduling;
+using Job.Maintenance;
+using Job.Notifications;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 using Orleans.Runtime.Hosting;
@@ -86,19 +91,19 @@ public static class JobsSiloBuilderExtensions
         builder.UseAdoNetReminderService(reminders => reminders.Configure<JobRuntime>((o, runtime) =>
         {
             o.Invariant = NpgsqlInvariant;
-            o.DataSource = runtime.DataSource;
+            o.DataSource = runtime.OrleansDataSource;
         }));
         if (declared.UsePostgresClustering)
         {
             builder.UseAdoNetClustering(clustering => clustering.Configure<JobRuntime>((o, runtime) =>
             {
                 o.Invariant = NpgsqlInvariant;
-                o.DataSource = runtime.DataSource;
+                o.DataSource = runtime.OrleansDataSource;
             }));
             builder.AddAdoNetGrainStorageAsDefault(storage => storage.Configure<JobRuntime>((o, runtime) =>
             {
                 o.Invariant = NpgsqlInvariant;
-                o.DataSource = runtime.DataSource;
+                o.DataSource = runtime.OrleansDataSource;
             }));
         }
 
@@ -117,9 +122,6 @@ public static class JobsSiloBuilderExtensions
             }
         });
 
-        // Job grains live where they are called; their directory is this silo's own.
-        builder.AddGrainDirectory(LocalRunDirectory.Name, (_, _) => new LocalRunDirectory());
-
         services.AddSingleton(sp => sp.GetRequiredService<IOptions<JobsOptions>>().Value);
         services.AddSingleton<JobRuntime>();
         services.AddSingleton(sp =>
@@ -133,16 +135,23 @@ public static class JobsSiloBuilderExtensions
             return registry;
         });
         services.AddSingleton<JobSpawnerFactory>();
+        services.AddSingleton<JobCompletionWaiters>();
+        services.AddSingleton(sp => new JobClient(sp.GetRequiredService<JobRuntime>().Context, sp.GetRequiredService<JobCompletionWaiters>(), ownsContext: false,
+            sp.GetRequiredService<ILoggerFactory>().CreateLogger<JobClient>()));
+
+        // The stages a job passes through in a silo: dispatch → execution → completion, and the
+        // per-silo maintenance around them; the cluster-wide maintenance runs in the leader grain.
+        services.AddSingleton<ClaimLedger>();
+        services.AddSingleton<JobProducer>();
         services.AddSingleton<JobShutdownSignal>();
-        services.AddSingleton<JobWaiters>();
-        services.AddSingleton<CompletionBatcher>();
         services.AddSingleton<JobExecutor>();
+        services.AddSingleton<JobCompleter>();
         services.AddSingleton<JobNotifications>();
         services.AddSingleton<JobNotificationListener>();
-        services.AddSingleton<ClaimLedger>();
-        services.AddSingleton<ClaimRunner>();
-        services.AddSingleton<JobPoller>();
-        services.AddSingleton<MembershipRescuer>();
+        services.AddSingleton<ClaimHeartbeat>();
+        services.AddSingleton<MembershipWatcher>();
+        services.AddSingleton<ClusterGuard>();
+        services.AddSingleton<QueueDepthGauge>();
         services.AddSingleton<JobSiloLifecycle>();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<JobSiloLifecycle>());
         services.TryAddSingleton(TimeProvider.System);

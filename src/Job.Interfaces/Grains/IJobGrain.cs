@@ -1,8 +1,9 @@
 namespace Job;
 
 /// <summary>
-/// One job, addressed by its id from anywhere in the cluster or from an Orleans client. Orleans keeps
-/// a single activation per job, so status, await and cancel calls meet the run itself.
+/// One job, addressed by its id from anywhere in the cluster or from an Orleans client: its status,
+/// history, an await that returns the moment it ends (woken by the database's notification), and
+/// cancel. The database is the truth; the grain holds no job state.
 /// </summary>
 public interface IJobGrain : IGrainWithGuidKey
 {
@@ -16,8 +17,9 @@ public interface IJobGrain : IGrainWithGuidKey
     [ResponseTimeout("1.00:00:00")]
     Task<JobSnapshot> AwaitCompletionAsync(TimeSpan timeout);
 
-    /// <summary>Cancels the job if it is pending. A running or finished job is left alone.</summary>
-    /// <returns>True when this call cancelled it.</returns>
+    /// <summary>Cancels the job: a job that waits ends cancelled at once; a running one is asked to
+    /// stop (its runner's token fires; it ends cancelled when the run returns). A finished job is left alone.</summary>
+    /// <returns>True when the job ended cancelled or its cancel was requested; false when it had already finished.</returns>
     Task<bool> CancelAsync();
 
     /// <summary>The job's history, oldest first.</summary>

@@ -17,4 +17,7 @@ public sealed record JobSpawnRequest
     [Id(3)] public string? QueueId { get; init; }
     /// <summary>The W3C traceparent of the caller, so the job's runs join the caller's trace.</summary>
     [Id(4)] public string? TraceParent { get; init; }
+
+    /// <summary>Higher runs first among the type's due jobs (default 0; see <c>JobSpec.Priority</c>).</summary>
+    [Id(5)] public short Priority { get; init; }
 }

@@ -41,8 +41,8 @@ internal sealed class ClusterHarness : IAsyncDisposable
         LogDirectory = Path.Combine(AppContext.BaseDirectory, "cluster-logs", $"{DateTime.UtcNow:yyyyMMdd-HHmmss}-{testName}");
         Directory.CreateDirectory(LogDirectory);
         _runtime = new JobRuntime(new JobsOptions { ConnectionString = connectionString });
-        Work = new JobSpawner<CrashConfig>(new JobType("crash.work"), _runtime, grains: null);
-        Block = new JobSpawner<BlockConfig>(new JobType("crash.block"), _runtime, grains: null);
+        Work = new JobSpawner<CrashConfig>(new JobType("crash.work"), _runtime.Context);
+        Block = new JobSpawner<BlockConfig>(new JobType("crash.block"), _runtime.Context);
     }
 
     public string ConnectionString { get; }

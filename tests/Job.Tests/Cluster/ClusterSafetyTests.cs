@@ -55,7 +55,7 @@ public sealed class ClusterSafetyTests(DatabaseFixture db, ITestOutputHelper out
     {
         await using var cluster = await ClusterHarness.CreateAsync(await db.CreateDatabaseAsync(), output);
         await Task.WhenAll(cluster.StartSiloReadyAsync(label: "first"), cluster.StartSiloReadyAsync(label: "second"), cluster.StartSiloReadyAsync(label: "third"));
-        var spawner = new JobSpawner<BlockConfig>(new JobType("crash.die"), cluster.Runtime, grains: null);
+        var spawner = new JobSpawner<BlockConfig>(new JobType("crash.die"), cluster.Runtime.Context);
         var job = await spawner.SpawnAsync(JobId.New(), new BlockConfig());
 
         // Each of the two attempts kills the silo that runs it; the third silo rescues the second
@@ -78,8 +78,11 @@ public sealed class ClusterSafetyTests(DatabaseFixture db, ITestOutputHelper out
         {
             ["JOB_TEST_ENTRY"] = "facade",
             ["JOB_TEST_DEFAULT_LOGGING"] = "1",
+
+            // As the README's samples build: Orleans warns (rightly) when a silo runs on workstation GC.
+            ["DOTNET_gcServer"] = "1",
         }, label: "facade");
-        var spawner = new JobSpawner<BlockConfig>(new JobType("crash.fail"), cluster.Runtime, grains: null);
+        var spawner = new JobSpawner<BlockConfig>(new JobType("crash.fail"), cluster.Runtime.Context);
         var job = await spawner.SpawnAsync(JobId.New(), new BlockConfig());
         Assert.True(await ClusterHarness.EventuallyAsync(
             async () => await cluster.ScalarAsync<string?>("SELECT terminal_state FROM jobs WHERE id = @id", ("id", job.Id.Value)) == "errored",
@@ -88,7 +91,24 @@ public sealed class ClusterSafetyTests(DatabaseFixture db, ITestOutputHelper out
         // The failure is reported where a developer looks first, the console, with no setup.
         Assert.True(await ClusterHarness.EventuallyAsync(() => Task.FromResult(silo.HasLine(CrashFailJob.Message)), TimeSpan.FromSeconds(10)),
             "the job's failure was not logged to the console");
-        var warnings = silo.Lines.Where(l => l.Line.StartsWith("warn:", StringComparison.Ordinal) || l.Line.Contains(" warn: ", StringComparison.Ordinal)).ToList();
+        var warnings = silo.Lines
+            .Where(l => l.Line.StartsWith("warn:", StringComparison.Ordinal) || l.Line.Contains(" warn: ", StringComparison.Ordinal))
+            .Where(l => !IsOrleansWatchdogStartRace(l.Line))
+            .ToList();
         Assert.True(warnings.Count == 0, "warnings at start: " + string.Join(" | ", warnings.Select(w => w.Line)));
+    }
+
+    /// <summary>
+    /// Orleans 10's watchdog sometimes checks its participant thread before that thread first ran, and
+    /// reports it stalled for the machine's whole uptime ("has not completed for 01:50:55"), seconds after
+    /// the process started. Only that provably false report is let through: a stall longer than ten
+    /// minutes in a silo this test started moments ago.
+    /// </summary>
+    private static bool IsOrleansWatchdogStartRace(string line)
+    {
+        var match = System.Text.RegularExpressions.Regex.Match(line, @"Orleans\.Runtime\.Watchdog.*has not completed for (?<span>[0-9.:]+)");
+        return match.Success
+            && TimeSpan.TryParse(match.Groups["span"].Value, System.Globalization.CultureInfo.InvariantCulture, out var span)
+            && span > TimeSpan.FromMinutes(10);
     }
 }

@@ -33,6 +33,7 @@ public sealed class CrossHostTests(ITestOutputHelper output)
         var password = "pw-" + Guid.NewGuid().ToString("N");
         await server.CreateRoleAsync(Role, password);
         var onThisHost = await server.CreateDatabaseAsync("crosshost", new DatabaseOwner(Role, password));
+        onThisHost = new NpgsqlConnectionStringBuilder(onThisHost) { SearchPath = "job,public" }.ConnectionString;
         await using var cluster = await ClusterHarness.CreateAsync(onThisHost, output);
         var fromTheHosts = new NpgsqlConnectionStringBuilder(onThisHost) { Host = TwoHostNetwork.BridgeAddress }.ConnectionString;
         cluster.Log($"PostgreSQL on port {server.Port}, reached by the hosts at {TwoHostNetwork.BridgeAddress} as {Role} with a password");

@@ -20,6 +20,7 @@ public sealed class DedicatedPostgres : IAsyncLifetime
         _server = await LocalPostgres.StartAsync(new LocalPostgresOptions
         {
             Fsync = false,
+            PasswordAuthentication = true,
             StopWithOwnerProcess = true,
             ServerSettings =
             {
@@ -27,10 +28,16 @@ public sealed class DedicatedPostgres : IAsyncLifetime
                 ["shared_buffers"] = "128MB",
             },
         });
+        await _server.CreateRoleAsync(Infrastructure.PostgresServer.AppRole, Infrastructure.PostgresServer.AppPassword);
     }
 
-    public Task<string> CreateDatabaseAsync() =>
-        Server.CreateDatabaseAsync($"crash_{Interlocked.Increment(ref _databases)}_{Guid.NewGuid():N}"[..40]);
+    /// <summary>A database owned by the test role (password login); the tests' own SQL searches Job's schema first.</summary>
+    public async Task<string> CreateDatabaseAsync()
+    {
+        var cs = await Server.CreateDatabaseAsync($"crash_{Interlocked.Increment(ref _databases)}_{Guid.NewGuid():N}"[..40],
+            new DatabaseOwner(Infrastructure.PostgresServer.AppRole, Infrastructure.PostgresServer.AppPassword));
+        return new NpgsqlConnectionStringBuilder(cs) { SearchPath = "job,public" }.ConnectionString;
+    }
 
     /// <summary>Stops the server with a fast shutdown (sessions cut), waits, starts it again on the same port.</summary>
     public async Task RestartAsync(TimeSpan down, Action<string> log)

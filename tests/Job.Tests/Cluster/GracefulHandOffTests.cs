@@ -46,8 +46,8 @@ public sealed class GracefulHandOffTests(DatabaseFixture db, ITestOutputHelper o
         Assert.True(await victim.WaitForExitAsync(TimeSpan.FromSeconds(40)), "the silo did not exit within 40 s of SIGTERM");
         cluster.Log($"{victim.Label} exited with code {victim.ExitCode} after {(DateTime.UtcNow - termAt).TotalSeconds:F1}s");
         Assert.Equal(0, victim.ExitCode);
-        Assert.True(victim.HasLine("Job poller on"), "no poller log line");
-        Assert.True(victim.HasLine("stopped."), "the poller did not log its stop");
+        Assert.True(victim.HasLine("Job dispatcher on"), "no dispatcher log line");
+        Assert.True(victim.HasLine("stopped claiming."), "the dispatcher did not log its stop");
         Assert.Equal(ClusterHarness.SiloStatusDead, await cluster.MembershipStatusAsync(victim.Address!));
 
         Assert.True(await ClusterHarness.EventuallyAsync(() => cluster.AllCompletedAsync(jobs), TimeSpan.FromSeconds(90)),

@@ -4,26 +4,26 @@ using Xunit.Abstractions;
 
 namespace Job.Tests.Cluster;
 
-/// <summary>kill -9 the silo holding a job type's grain, its scheduler: the type's future jobs still start.</summary>
+/// <summary>kill -9 the silo holding the cluster's leader, its scheduler: future jobs still start.</summary>
 [Collection(ClusterCollection.Name)]
 public sealed class SchedulerFailoverTests(DatabaseFixture db, ITestOutputHelper output) : IClassFixture<DatabaseFixture>
 {
-    private const string SchedulerLine = "Job type crash.work: its scheduler and maintenance run on this silo now.";
+    private const string SchedulerLine = "The cluster's job scheduler and maintenance run on this silo now.";
 
     [Fact(Timeout = 180_000)]
-    public async Task Scheduled_jobs_start_after_the_silo_holding_their_types_scheduler_is_killed()
+    public async Task Scheduled_jobs_start_after_the_silo_holding_the_clusters_scheduler_is_killed()
     {
         await using var cluster = await ClusterHarness.CreateAsync(await db.CreateDatabaseAsync(), output);
 
-        // No safety poll within the test: only a type's scheduler can start a scheduled job.
+        // No safety poll within the test: only the scheduler can start a scheduled job.
         var settings = new Dictionary<string, string> { ["JOB_TEST_MAX_POLL_MS"] = "600000" };
         var silos = await Task.WhenAll(cluster.StartSiloReadyAsync(settings, "schedA"), cluster.StartSiloReadyAsync(settings, "schedB"));
         Assert.True(await ClusterHarness.EventuallyAsync(() => Task.FromResult(silos.Any(s => s.HasLine(SchedulerLine))), TimeSpan.FromSeconds(30)),
-            "the scheduler of crash.work never started");
+            "the cluster's scheduler never started");
         var victim = silos.Single(s => s.HasLine(SchedulerLine));
         var survivor = silos.Single(s => s != victim);
 
-        // The type's reminder ticks on a fixed grid (its start time plus whole periods), and the survivor
+        // The leader's reminder ticks on a fixed grid (its start time plus whole periods), and the survivor
         // would also restore the scheduler at the next tick. Kill just after a tick, so the next one is
         // 45 s or more away: a takeover before it can only come from the membership path.
         var reminder = await ReminderGridAsync(cluster);
@@ -80,13 +80,13 @@ public sealed class SchedulerFailoverTests(DatabaseFixture db, ITestOutputHelper
         Assert.Equal(0, end.JobsCompletedTwice);
     }
 
-    // The maintenance reminder of crash.work as stored by the reminder table (registered when the type
-    // grain first activates): its first tick and its period.
+    // The leader's reminder as stored by the reminder table (registered when it first activates): its
+    // first tick and its period.
     private static async Task<(DateTimeOffset Start, TimeSpan Period)> ReminderGridAsync(ClusterHarness cluster)
     {
-        const string Where = "FROM orleans_reminders WHERE reminder_name = 'job-type-maintenance' AND grain_id LIKE '%crash.work'";
+        const string Where = "FROM orleans_reminders WHERE reminder_name = 'job-leader' AND grain_id LIKE 'job-leader/%'";
         Assert.True(await ClusterHarness.EventuallyAsync(async () => await cluster.ScalarAsync<long>($"SELECT count(*) {Where}") == 1, TimeSpan.FromSeconds(30)),
-            "the type grain registered no reminder");
+            "the leader registered no reminder");
         var startMs = await cluster.ScalarAsync<long>($"SELECT (extract(epoch FROM start_time) * 1000)::bigint {Where}");
         var periodMs = await cluster.ScalarAsync<long>($"SELECT period {Where}");
         return (DateTimeOffset.FromUnixTimeMilliseconds(startMs), TimeSpan.FromMilliseconds(periodMs));

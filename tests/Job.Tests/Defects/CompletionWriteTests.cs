@@ -1,4 +1,5 @@
-using Job.Execution;
+using Job.Claims;
+using Job.Completion;
 using Job.Hosting;
 using Job.Storage;
 using Job.Tests.Infrastructure;
@@ -36,7 +37,7 @@ public sealed class CompletionWriteTests(DatabaseFixture db) : IClassFixture<Dat
         for (var i = 0; i < 3; i++)
         {
             var failed = await Assert.ThrowsAsync<PostgresException>(() =>
-                runtime.Queue.CompleteAsync([(claims[0].Id, claims[0].ClaimToken, claims[0].Attempt)], DateTimeOffset.UtcNow, null, CancellationToken.None));
+                runtime.Queue.FinishAsync([new RunOutcome(claims[0], OutcomeKind.Completed)], DateTimeOffset.UtcNow, null, CancellationToken.None));
             Assert.Equal(PostgresErrorCodes.QueryCanceled, failed.SqlState);
         }
 
@@ -63,7 +64,7 @@ public sealed class CompletionWriteTests(DatabaseFixture db) : IClassFixture<Dat
             CREATE TRIGGER test_refuse BEFORE INSERT ON job_events FOR EACH ROW EXECUTE FUNCTION test_refuse();
             """);
 
-        await using var batcher = new CompletionBatcher(runtime);
+        await using var batcher = new JobCompleter(runtime, Microsoft.Extensions.Logging.Abstractions.NullLogger<JobCompleter>.Instance);
         // Keep every batch writer busy: each of the first completions waits on a row another session
         // holds. The other ones, and a stale copy of one of them (an old claim token), then queue up
         // and go in one batch once the rows are released.
@@ -72,21 +73,21 @@ public sealed class CompletionWriteTests(DatabaseFixture db) : IClassFixture<Dat
         var lockTx = await blocker.BeginTransactionAsync();
         await using (var hold = new NpgsqlCommand("SELECT 1 FROM job_executions WHERE id = ANY(@ids) FOR UPDATE", blocker, lockTx))
         {
-            hold.Parameters.AddWithValue("ids", claims.Take(CompletionBatcher.Writers).Select(c => c.Id.Value).ToArray());
+            hold.Parameters.AddWithValue("ids", claims.Take(JobCompleter.Writers).Select(c => c.Id.Value).ToArray());
             await hold.ExecuteNonQueryAsync();
         }
 
         var results = new List<Task<bool>>();
-        for (var i = 0; i < CompletionBatcher.Writers; i++)
+        for (var i = 0; i < JobCompleter.Writers; i++)
         {
-            results.Add(batcher.CompleteAsync(claims[i]));
+            results.Add(batcher.SubmitAsync(new RunOutcome(claims[i], OutcomeKind.Completed)));
             var waiting = i + 1;
             await JobsHarness.EventuallyAsync(() => LockWaitersAsync(cs), n => n == waiting);
         }
 
         var current = claims[4];
-        var staleResult = batcher.CompleteAsync(current with { ClaimToken = current.ClaimToken - 1_000_000 });
-        results.AddRange(claims.Skip(CompletionBatcher.Writers).Select(batcher.CompleteAsync));
+        var staleResult = batcher.SubmitAsync(new RunOutcome(current with { ClaimToken = current.ClaimToken - 1_000_000 }, OutcomeKind.Completed));
+        results.AddRange(claims.Skip(JobCompleter.Writers).Select(c => batcher.SubmitAsync(new RunOutcome(c, OutcomeKind.Completed))));
         await lockTx.CommitAsync();
 
         var outcomes = await Task.WhenAll(results.Select(async r =>
@@ -112,9 +113,9 @@ public sealed class CompletionWriteTests(DatabaseFixture db) : IClassFixture<Dat
     private static async Task<List<ClaimedJob>> SpawnAndClaimAsync(JobRuntime runtime, int count)
     {
         var type = new JobType($"write-{Guid.NewGuid():N}");
-        var spawner = new JobSpawner<TestConfig>(type, runtime, grains: null);
+        var spawner = new JobSpawner<TestConfig>(type, runtime.Context);
         await spawner.SpawnAllAsync(Enumerable.Range(0, count).Select(i => new JobSpec<TestConfig>(JobId.New(), new TestConfig(i))));
-        var claimed = await runtime.Queue.ClaimAsync([type.Name], DateTimeOffset.UtcNow.AddSeconds(1), count, "test-silo", CancellationToken.None);
+        var claimed = (await runtime.Queue.ClaimAsync([type.Name], [count], [0], count, new SiloIdentity("test-silo", null, "", 0, 0), DateTimeOffset.UtcNow.AddSeconds(1), CancellationToken.None)).Claims;
         Assert.Equal(count, claimed.Count);
         return [.. claimed];
     }

@@ -136,8 +136,70 @@ public sealed partial class MigrationTests(DatabaseFixture db) : IClassFixture<D
         }
     }
 
+    [Fact]
+    public async Task The_printed_script_applied_by_hand_leaves_the_database_as_migrate_would()
+    {
+        await using var byHand = NpgsqlDataSource.Create(await db.CreateDatabaseAsync());
+        await using var byRuntime = NpgsqlDataSource.Create(await db.CreateDatabaseAsync());
+
+        await ExecAsync(byHand, JobMigrations.Script(JobSchema.Default)); // what `migrate --print` prints, as a DBA applies it
+        await JobMigrations.RunAsync(byRuntime);
+
+        Assert.Empty(await JobMigrations.RunAsync(byHand)); // the runtime finds nothing to do …
+        Assert.Equal(Structure(await SnapshotAsync(byRuntime)), Structure(await SnapshotAsync(byHand))); // … and the same schema
+        Assert.Equal(AllNames, (await HistoryAsync(byHand)).Select(h => h.Name));
+        await ExecAsync(byHand, JobMigrations.Script(JobSchema.Default)); // applied twice: a no-op
+    }
+
+    [Fact]
+    public async Task An_installation_of_the_previous_release_moves_into_its_own_schema_with_its_jobs()
+    {
+        await using var source = NpgsqlDataSource.Create(await db.CreateDatabaseAsync());
+        // The previous release: migrations 0001-0003 in public, recorded in public.job_schema_migrations.
+        var previous = JobMigrations.All.Take(3).ToList();
+        Assert.Equal("0003_history_retention", previous[^1].Name);
+        await ExecAsync(source, "CREATE TABLE public.job_schema_migrations (name varchar(200) PRIMARY KEY, checksum char(64) NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())");
+        foreach (var migration in previous)
+        {
+            await ExecAsync(source, "SET search_path TO public;\n" + migration.Sql);
+            await ExecAsync(source, "INSERT INTO public.job_schema_migrations (name, checksum) VALUES (@n, @c)", ("n", migration.Name), ("c", migration.Checksum));
+        }
+
+        var due = Guid.CreateVersion7();
+        var later = Guid.CreateVersion7();
+        await ExecAsync(source, """
+            INSERT INTO public.jobs (id, job_type, config, created_at) VALUES (@due, 'moved', '{}', now()), (@later, 'moved', '{}', now());
+            INSERT INTO public.job_executions (id, job_type, execute_at, created_at) VALUES (@due, 'moved', now() - interval '1 minute', now()), (@later, 'moved', now() + interval '1 day', now());
+            """, ("due", due), ("later", later));
+
+        var applied = await JobMigrations.RunAsync(source);
+
+        Assert.Equal(AllNames.Skip(3), applied);
+        Assert.Empty(await ListAsync(source, "SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public'"));
+        Assert.Equal(["moved", "moved"], await ListAsync(source, "SELECT job_type::text FROM job.jobs ORDER BY id"));
+        Assert.Equal(["pending", "scheduled"], await ListAsync(source, "SELECT state::text FROM job.job_executions ORDER BY execute_at"));
+        Assert.Equal(AllNames, (await HistoryAsync(source)).Select(h => h.Name));
+        Assert.Empty(await JobMigrations.RunAsync(source));
+    }
+
+    [Fact]
+    public async Task Migrations_leave_an_applications_own_jobs_table_alone()
+    {
+        await using var source = NpgsqlDataSource.Create(await db.CreateDatabaseAsync());
+        await ExecAsync(source, "CREATE TABLE public.jobs (id int PRIMARY KEY, title text); INSERT INTO public.jobs VALUES (1, 'the application''s own')");
+
+        await JobMigrations.RunAsync(source);
+
+        Assert.Equal(["the application's own"], await ListAsync(source, "SELECT title FROM public.jobs"));
+        Assert.Contains("job_executions", await TablesAsync(source));
+    }
+
+    // The schema without the history's applied_at times.
+    private static List<string> Structure(List<string> snapshot) =>
+        [.. snapshot.Select(line => line.StartsWith("mig ", StringComparison.Ordinal) ? string.Join(' ', line.Split(' ').Take(3)) : line)];
+
     private static async Task<List<string>> TablesAsync(NpgsqlDataSource source) =>
-        await ListAsync(source, "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1");
+        await ListAsync(source, "SELECT table_name FROM information_schema.tables WHERE table_schema = 'job' ORDER BY 1");
 
     private static async Task<List<(string Name, string Checksum)>> HistoryAsync(NpgsqlDataSource source)
     {
@@ -156,12 +218,12 @@ public sealed partial class MigrationTests(DatabaseFixture db) : IClassFixture<D
     private static async Task<List<string>> SnapshotAsync(NpgsqlDataSource source) =>
         await ListAsync(source, """
             SELECT 'col ' || table_name || '.' || column_name || ' ' || data_type || ' ' || is_nullable || ' ' || coalesce(column_default, '')
-              FROM information_schema.columns WHERE table_schema = 'public'
+              FROM information_schema.columns WHERE table_schema = 'job'
             UNION ALL
-            SELECT 'idx ' || indexdef FROM pg_indexes WHERE schemaname = 'public'
+            SELECT 'idx ' || indexdef FROM pg_indexes WHERE schemaname = 'job'
             UNION ALL
             SELECT 'con ' || conname || ' ' || pg_get_constraintdef(c.oid)
-              FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace WHERE n.nspname = 'public'
+              FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace WHERE n.nspname = 'job'
             UNION ALL
             SELECT 'qry ' || querykey || ' ' || md5(querytext) FROM orleansquery
             UNION ALL

@@ -50,7 +50,10 @@ public static class PostgresServer
             await cmd.ExecuteNonQueryAsync().ConfigureAwait(false);
         }
 
-        return new NpgsqlConnectionStringBuilder(admin) { Database = name, Username = AppRole, Password = AppPassword }.ConnectionString;
+        // The tests' own SQL names Job's tables unqualified, so their connections search Job's schema
+        // first. Job's statements are all qualified; ConnectionPathTests checks them with a plain
+        // search_path and an application table named jobs in public.
+        return new NpgsqlConnectionStringBuilder(admin) { Database = name, Username = AppRole, Password = AppPassword, SearchPath = "job,public" }.ConnectionString;
     }
 
     /// <summary>Drops a database, cutting its sessions; best effort, used to keep an external server tidy.</summary>

@@ -24,7 +24,7 @@ public sealed class PackagingCollection
 public sealed class PackageTests(DatabaseFixture db, ITestOutputHelper output) : IClassFixture<DatabaseFixture>, IDisposable
 {
     /// <summary>The library packages the repository makes (the projects under src/ that are packable).</summary>
-    private static readonly string[] s_packageIds = ["Job.Interfaces", "Job.Grains"];
+    private static readonly string[] s_packageIds = ["Job.Client", "Job.Interfaces", "Job.Grains", "Job.Worker"];
 
     /// <summary>An MSBuild or NuGet warning line (warnings are errors in the repository, so none is expected).</summary>
     private const string Warning = @"\bwarning [A-Z]+[0-9]+";
@@ -88,7 +88,7 @@ public sealed class PackageTests(DatabaseFixture db, ITestOutputHelper output) :
                 <TreatWarningsAsErrors>true</TreatWarningsAsErrors>
               </PropertyGroup>
               <ItemGroup>
-                <!-- Job.Interfaces comes as Job.Grains' dependency. -->
+                <!-- Job.Interfaces and Job.Client come as Job.Grains' dependencies. -->
                 <PackageReference Include="Job.Grains" Version="{version}" />
               </ItemGroup>
             </Project>
@@ -107,6 +107,7 @@ public sealed class PackageTests(DatabaseFixture db, ITestOutputHelper output) :
         Assert.True(run.ExitCode == 0, $"the application failed (exit {run.ExitCode}):\n{run.Output}");
         Assert.Contains($"Job.Grains {version}", run.StdOut);       // the packed assemblies, not a build of the repository
         Assert.Contains($"Job.Interfaces {version}", run.StdOut);
+        Assert.Contains($"Job.Client {version}", run.StdOut);
         Assert.Contains("Processing value: 42", run.StdOut);
         Assert.Matches(@"Job [0-9a-f-]{36}: Completed", run.StdOut);
     }
@@ -167,6 +168,7 @@ public sealed class PackageTests(DatabaseFixture db, ITestOutputHelper output) :
 
         Console.WriteLine($"Job.Grains {Version(typeof(Jobs))}");
         Console.WriteLine($"Job.Interfaces {Version(typeof(JobId))}");
+        Console.WriteLine($"Job.Client {Version(typeof(JobClient))}");
 
         var config = JobSvcConfig.Builder()
             .PgCon(args[0])

@@ -23,8 +23,10 @@ public sealed class CrateConformanceTests(DatabaseFixture db) : IClassFixture<Da
         var firstId = JobId.New();
         Assert.True(await a.SpawnUniqueAsync(firstId, new TestConfig()));
 
-        // The spawner is consumed, as the crate's by-value self.
-        await Assert.ThrowsAsync<InvalidOperationException>(() => a.SpawnAsync(JobId.New(), new TestConfig()));
+        // Unlike the crate's by-value self, the spawner stays usable (issue 10.18): the unique index
+        // is what guarantees one unique job per type.
+        await a.SpawnAsync(JobId.New(), new TestConfig());
+        Assert.False(await a.SpawnUniqueAsync(JobId.New(), new TestConfig()));
 
         // A second unique job of the same type is refused (crate: DuplicateUniqueJobType), through the type's grain.
         var typeGrainA = jobs.GrainFactory.GetGrain<IJobTypeGrain>(typeA);

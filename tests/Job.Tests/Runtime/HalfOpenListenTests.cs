@@ -1,4 +1,4 @@
-using Job.Scheduling;
+using Job.Common;
 using Job.Tests.Infrastructure;
 using Microsoft.Extensions.Logging;
 using Npgsql;
@@ -21,7 +21,7 @@ public sealed class HalfOpenListenTests(DatabaseFixture db, ITestOutputHelper ou
     // Npgsql's cancellation timeout (2 s by default), 17 s; the rest is room for a loaded machine, and
     // the whole stays far below the safety poll.
     private static readonly TimeSpan StartWithin =
-        JobNotificationListener.IdleCheckInterval + TimeSpan.FromSeconds(JobNotificationListener.RoundTripTimeoutSeconds + 2 + 8);
+        PostgresListener.IdleCheckInterval + TimeSpan.FromSeconds(PostgresListener.RoundTripTimeoutSeconds + 2 + 8);
 
     [Fact]
     public async Task After_the_listen_connection_goes_silent_due_and_scheduled_jobs_start_long_before_the_safety_poll()
@@ -89,7 +89,7 @@ public sealed class HalfOpenListenTests(DatabaseFixture db, ITestOutputHelper ou
             output.WriteLine($"the job scheduled after the reconnect started {laterLag.TotalSeconds:F3} s after its due time");
             Assert.True(laterLag < TimeSpan.FromSeconds(5), $"the job scheduled after the reconnect started {laterLag.TotalSeconds:F1} s late");
 
-            var warning = logs.Entries.FirstOrDefault(e => e.Level == LogLevel.Warning && e.Category == typeof(JobNotificationListener).FullName);
+            var warning = logs.Entries.FirstOrDefault(e => e.Level == LogLevel.Warning && e.Category == typeof(global::Job.Notifications.JobNotificationListener).FullName);
             Assert.True(warning.Message is not null, "the listener logged no warning");
             output.WriteLine($"{(DateTimeOffset.UtcNow - blackholedAt).TotalSeconds:F1} s since the blackhole; listener: {warning.Message}");
             Assert.DoesNotContain(PostgresServer.AppPassword, string.Join('\n', logs.Entries.Select(e => e.Message)), StringComparison.Ordinal);

@@ -27,7 +27,7 @@ public sealed class RetentionTests(DatabaseFixture db) : IClassFixture<DatabaseF
         var recent = (await spawner.SpawnAsync(JobId.New(), new TestConfig())).Id;
         Assert.True((await JobsHarness.EventuallyAsync(() => jobs.FindAsync(recent), j => j.Completed)).Completed);
 
-        await jobs.GrainFactory.GetGrain<IJobTypeMaintenanceGrain>(type).RunMaintenanceAsync();
+        await jobs.GrainFactory.GetGrain<global::Job.Maintenance.IJobLeaderGrain>(0).RunMaintenanceAsync();
 
         await Assert.ThrowsAsync<JobNotFoundException>(() => jobs.FindAsync(completed));
         await Assert.ThrowsAsync<JobNotFoundException>(() => jobs.FindAsync(cancelled));
@@ -52,7 +52,7 @@ public sealed class RetentionTests(DatabaseFixture db) : IClassFixture<DatabaseF
         var done = (await spawner.SpawnAsync(JobId.New(), new TestConfig())).Id;
         Assert.True((await JobsHarness.EventuallyAsync(() => jobs.FindAsync(done), j => j.Completed)).Completed);
         await controller.AdvanceAsync(TimeSpan.FromDays(365));
-        await jobs.GrainFactory.GetGrain<IJobTypeMaintenanceGrain>(type).RunMaintenanceAsync();
+        await jobs.GrainFactory.GetGrain<global::Job.Maintenance.IJobLeaderGrain>(0).RunMaintenanceAsync();
 
         Assert.True((await jobs.FindAsync(done)).Completed);
     }

@@ -52,7 +52,7 @@ public sealed class TelemetryTests(DatabaseFixture db) : IClassFixture<DatabaseF
             Assert.Equal(spawner.JobType.Name, e.GetTagItem("job.type"));
         });
         Assert.Equal([1, 2], executions.Select(e => (int)e.GetTagItem("job.attempt")!).Order());
-        Assert.Equal(["Completed", "Retrying"], executions.Select(e => (string)e.GetTagItem("job.outcome")!).Order());
+        Assert.Equal(["completed", "retry"], executions.Select(e => (string)e.GetTagItem("job.outcome")!).Order());
         Assert.Contains(stopped, a => a.OperationName == "job.claim");
     }
 }

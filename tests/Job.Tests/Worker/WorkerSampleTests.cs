@@ -41,7 +41,7 @@ public sealed class WorkerSampleTests(DatabaseFixture db) : IClassFixture<Databa
         Assert.Equal("Healthy\njobs: Healthy (ready)\n", ready.Body);
 
         await using var runtime = new JobRuntime(new JobsOptions { ConnectionString = db.ConnectionString });
-        var spawner = new JobSpawner<BatchConfig>(new JobType("sample.batch"), runtime, grains: null);
+        var spawner = new JobSpawner<BatchConfig>(new JobType("sample.batch"), runtime.Context);
         var job = await spawner.SpawnAsync(JobId.New(), new BatchConfig("test batch", 3));
         await WaitForAsync(async () => await TerminalStateAsync(job.Id) == "completed", TimeSpan.FromSeconds(60), () => string.Join('\n', worker.Output));
         Assert.Contains(worker.Output, line => line.Contains($"sample.batch {job.Id}: test batch done (3 items", StringComparison.Ordinal));

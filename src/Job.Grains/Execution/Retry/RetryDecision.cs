@@ -24,8 +24,8 @@ internal sealed record RetryDecision(
 {
     /// <summary>Decides with a fresh <see cref="RetryPolicy"/>; see the other overload.</summary>
     public static RetryDecision Decide(
-        DateTimeOffset now, int attempt, RetryWindow? latestWindow, RetrySettings settings, Random? rng = null)
-        => Decide(now, attempt, latestWindow, new RetryPolicy(settings), rng);
+        DateTimeOffset now, int attempt, RetryWindow? latestWindow, RetrySettings settings, Random? rng = null, DateTimeOffset? runStartedAt = null)
+        => Decide(now, attempt, latestWindow, new RetryPolicy(settings), rng, runStartedAt);
 
     /// <summary>Computes the decision for the failure of <paramref name="attempt"/>.</summary>
     /// <param name="now">The application clock's time of the failure.</param>
@@ -33,15 +33,16 @@ internal sealed record RetryDecision(
     /// <param name="latestWindow">From <see cref="RetryWindow.FromLatestSchedule"/>; drives the healthy reset.</param>
     /// <param name="policy">Backoff arithmetic for the job type.</param>
     /// <param name="rng">Jitter source; <see langword="null"/> uses <see cref="Random.Shared"/>.</param>
+    /// <param name="runStartedAt">When the failed run started; the healthy-gap reset counts from it.</param>
     public static RetryDecision Decide(
-        DateTimeOffset now, int attempt, RetryWindow? latestWindow, RetryPolicy policy, Random? rng = null)
+        DateTimeOffset now, int attempt, RetryWindow? latestWindow, RetryPolicy policy, Random? rng = null, DateTimeOffset? runStartedAt = null)
     {
         ArgumentNullException.ThrowIfNull(policy);
         var settings = policy.Settings;
 
         var current = Math.Max(attempt, 1);
         var reset = false;
-        if (latestWindow is { } window && policy.ShouldResetAttemptCount(now, window))
+        if (latestWindow is { } window && policy.ShouldResetAttemptCount(now, window, runStartedAt))
         {
             current = 1;
             reset = true;

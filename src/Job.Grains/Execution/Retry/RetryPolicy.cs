@@ -1,4 +1,4 @@
-using Job.Scheduling;
+using Job.Clock;
 
 namespace Job.Execution;
 
@@ -77,17 +77,23 @@ internal sealed class RetryPolicy
         => TimeArithmetic.SaturatingAdd(now, CalculateBackoff(attempt, rng));
 
     /// <summary>
-    /// True when the retry run described by <paramref name="window"/> has been due for more than
-    /// <c>AttemptResetAfterBackoffMultiples</c> times its backoff: the job has been healthy
-    /// (or at least not failing fast) and deserves a fresh attempt budget.
+    /// True when the run that followed the retry described by <paramref name="window"/> has been
+    /// going for more than <c>AttemptResetAfterBackoffMultiples</c> times the backoff before it: the
+    /// job was healthy again and deserves a fresh attempt budget (the crate's rule). The time counts
+    /// from when the run started (<paramref name="runStartedAt"/>), not from when it was due: a retry
+    /// that merely waited to start (a backlog, a rescue, a stopped cluster) was not healthy, and
+    /// resetting then would let a job fail forever. Without <paramref name="runStartedAt"/> the run is
+    /// taken to have started when it was due, as in the crate.
     /// </summary>
-    public bool ShouldResetAttemptCount(DateTimeOffset now, RetryWindow window)
+    public bool ShouldResetAttemptCount(DateTimeOffset now, RetryWindow window, DateTimeOffset? runStartedAt = null)
     {
-        if (window.ElapsedSinceRetrySchedule(now) is not { } elapsed)
+        var started = runStartedAt is { } at && at > window.RetryScheduledAt ? at : window.RetryScheduledAt;
+        if (now < started)
         {
             return false;
         }
 
+        var elapsed = now - started;
         var threshold = (Int128)window.Backoff.Ticks * Settings.AttemptResetAfterBackoffMultiples;
         return elapsed.Ticks > threshold;
     }

@@ -1,14 +1,14 @@
--- Deletes up to @batch finished jobs of one type that finished before @before, oldest first; their
--- history (job_events) goes with them through ON DELETE CASCADE. Unfinished jobs are never
+-- Deletes up to @batch finished jobs (of every type) that finished before @before, oldest first;
+-- their history (job_events) goes with them through ON DELETE CASCADE. Unfinished jobs are never
 -- touched: a job without a terminal state is not matched.
 WITH doomed AS (
     SELECT id
-    FROM jobs
-    WHERE job_type = @job_type AND terminal_state IS NOT NULL AND finished_at < @before
+    FROM {schema}.jobs
+    WHERE terminal_state IS NOT NULL AND finished_at < @before
     ORDER BY finished_at
     LIMIT @batch
     FOR UPDATE SKIP LOCKED
 )
-DELETE FROM jobs j
+DELETE FROM {schema}.jobs j
 USING doomed
 WHERE j.id = doomed.id

@@ -1,0 +1,1 @@
+SELECT id FROM {schema}.jobs WHERE id = ANY(@ids) LIMIT 1

@@ -1,4 +1,0 @@
-SELECT j.id, j.job_type, j.config, j.queue_id, j.terminal_state, j.last_error, j.created_at, j.finished_at,
-       je.state, je.attempt, je.execute_at
-FROM jobs j LEFT JOIN job_executions je ON je.id = j.id
-WHERE j.id = @id

@@ -1,2 +1,0 @@
-SELECT seq, event_type, attempt, scheduled_at, error_message, error_type, reason, recorded_at
-FROM job_events WHERE job_id = @id ORDER BY seq

@@ -1,0 +1,77 @@
+using Job.Claims;
+using Job.Notifications;
+
+namespace Job.Tests.Dispatch;
+
+public sealed class NotificationAndLedgerTests
+{
+    [Fact]
+    public void Times_in_payloads_are_unix_microseconds()
+    {
+        var at = new DateTimeOffset(2026, 11, 28, 21, 30, 15, 123, TimeSpan.Zero).AddTicks(4560); // 123.456 ms
+        Assert.Equal(at, JobNotifications.ParseMicros("1795901415123456")); // what extract(epoch …) * 1000000 writes
+        Assert.Null(JobNotifications.ParseMicros(null));
+        Assert.Null(JobNotifications.ParseMicros("not-a-time"));
+        Assert.Null(JobNotifications.ParseMicros("999999999999999999")); // beyond DateTimeOffset
+        Assert.Null(JobNotifications.ParseMicros("-1"));
+    }
+
+    [Fact]
+    public void The_claim_window_is_twice_max_and_claims_again_once_max_minus_min_is_free()
+    {
+        var ledger = new ClaimLedger(new JobsOptions { MaxJobsPerProcess = 16, MinJobsPerProcess = 8 });
+        Assert.Equal(32, ledger.NextClaimSize());
+        var claims = Enumerable.Range(0, 32).Select(i => Claim(JobId.New(), i)).ToList();
+        ledger.Add(claims);
+        Assert.Equal(0, ledger.NextClaimSize());
+        foreach (var claim in claims.Take(16))
+        {
+            Assert.True(ledger.TryStart(claim));
+        }
+
+        Assert.Equal(16, ledger.Executing);
+        for (var i = 0; i < 7; i++)
+        {
+            ledger.RunEnded(claims[i]);
+        }
+
+        Assert.Equal(0, ledger.NextClaimSize()); // 7 free: below the threshold of 8
+        Assert.False(ledger.RoomFreed.WaitTask.IsCompleted);
+        ledger.RunEnded(claims[7]);
+        Assert.True(ledger.RoomFreed.WaitTask.IsCompleted);
+        Assert.Equal(8, ledger.NextClaimSize()); // completing claims hold no room
+        Assert.Equal(32, ledger.Count); // but are still held (heartbeat, hand-back)
+    }
+
+    [Fact]
+    public void A_stale_run_and_the_new_claim_of_the_same_job_are_separate_entries()
+    {
+        var ledger = new ClaimLedger(new JobsOptions { MaxJobsPerProcess = 2, MinJobsPerProcess = 2 });
+        var id = JobId.New();
+        var stale = Claim(id, token: 1);
+        var fresh = Claim(id, token: 2);
+        ledger.Add([stale, fresh]);
+
+        Assert.True(ledger.TryStart(stale));
+        Assert.False(ledger.TryStart(stale)); // started once
+        ledger.RunEnded(stale);
+        ledger.Release(stale);
+        Assert.Equal([(id, 2L)], ledger.Snapshot()); // the new claim keeps its heartbeat
+
+        ledger.Release(stale); // released twice: counted once
+        Assert.Equal([fresh], ledger.TakeBuffered([fresh])); // shutdown takes what never started …
+        Assert.False(ledger.TryStart(fresh)); // … so no runner starts it too
+        ledger.Release(fresh);
+        Assert.Equal(0, ledger.Count);
+        Assert.Equal(4, ledger.NextClaimSize());
+    }
+
+    private static ClaimedJob Claim(JobId id, long token) => new()
+    {
+        Id = id,
+        JobType = "t",
+        Attempt = 1,
+        ClaimToken = token,
+        ConfigJson = "{}",
+    };
+}
