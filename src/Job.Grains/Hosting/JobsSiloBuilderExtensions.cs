@@ -155,6 +155,10 @@ public static class JobsSiloBuilderExtensions
         services.AddSingleton<JobSiloLifecycle>();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<JobSiloLifecycle>());
         services.TryAddSingleton(TimeProvider.System);
+
+        // Orleans' watchdog would otherwise report a false "deadlock" at start (see SiloStartTimeProvider).
+        services.TryAddKeyedSingleton<TimeProvider>(TimeProviderNames.Membership,
+            (sp, _) => new SiloStartTimeProvider(sp.GetRequiredService<TimeProvider>()));
         return builder;
     }
 }

@@ -93,22 +93,7 @@ public sealed class ClusterSafetyTests(DatabaseFixture db, ITestOutputHelper out
             "the job's failure was not logged to the console");
         var warnings = silo.Lines
             .Where(l => l.Line.StartsWith("warn:", StringComparison.Ordinal) || l.Line.Contains(" warn: ", StringComparison.Ordinal))
-            .Where(l => !IsOrleansWatchdogStartRace(l.Line))
             .ToList();
         Assert.True(warnings.Count == 0, "warnings at start: " + string.Join(" | ", warnings.Select(w => w.Line)));
-    }
-
-    /// <summary>
-    /// Orleans 10's watchdog sometimes checks its participant thread before that thread first ran, and
-    /// reports it stalled for the machine's whole uptime ("has not completed for 01:50:55"), seconds after
-    /// the process started. Only that provably false report is let through: a stall longer than ten
-    /// minutes in a silo this test started moments ago.
-    /// </summary>
-    private static bool IsOrleansWatchdogStartRace(string line)
-    {
-        var match = System.Text.RegularExpressions.Regex.Match(line, @"Orleans\.Runtime\.Watchdog.*has not completed for (?<span>[0-9.:]+)");
-        return match.Success
-            && TimeSpan.TryParse(match.Groups["span"].Value, System.Globalization.CultureInfo.InvariantCulture, out var span)
-            && span > TimeSpan.FromMinutes(10);
     }
 }

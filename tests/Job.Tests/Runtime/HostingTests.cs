@@ -50,6 +50,14 @@ public sealed class HostingTests(DatabaseFixture db) : IClassFixture<DatabaseFix
 
         Assert.Equal(JobStatus.Completed, done.Status);
         Assert.Contains(job.Id, silo.Services.GetRequiredService<GreetingService>().Greeted);
+
+        // Orleans' membership clock counts from the silo's start: the watchdog's unset timestamp (0)
+        // reads as seconds since then, not as the machine's uptime (a false "deadlock" warning at start).
+        var membershipClock = silo.Services.GetRequiredKeyedService<TimeProvider>(Orleans.Runtime.TimeProviderNames.Membership);
+        var processAge = DateTime.Now - System.Diagnostics.Process.GetCurrentProcess().StartTime;
+        Assert.True(membershipClock.GetElapsedTime(0) <= processAge,
+            $"an unset timestamp reads as {membershipClock.GetElapsedTime(0)}, older than this process ({processAge})");
+        Assert.Equal(TimeProvider.System.GetUtcNow().UtcDateTime, membershipClock.GetUtcNow().UtcDateTime, TimeSpan.FromSeconds(1));
     }
 
     [Fact]
