@@ -34,6 +34,7 @@ public sealed class JobClient : IAsyncDisposable
         _ownsContext = ownsContext;
         _logger = logger;
         _awaiter = new JobAwaiter(context, waiters);
+        FlowControl = new JobFlowControl(context);
     }
 
     /// <summary>Creates a client of its own (with its own pool unless given the application's data source).</summary>
@@ -59,6 +60,9 @@ public sealed class JobClient : IAsyncDisposable
 
     /// <summary>The schema of Job's tables.</summary>
     public JobSchema Schema => _context.Schema;
+
+    /// <summary>Cluster-wide flow control: pause and resume types, concurrency and rate limits, serial queue limits.</summary>
+    public JobFlowControl FlowControl { get; }
 
     /// <summary>A spawner for jobs of <paramref name="jobType"/> with configs of <typeparamref name="TConfig"/>
     /// (cheap: make one per call or keep one). The workers that run the type must read the same config type.</summary>

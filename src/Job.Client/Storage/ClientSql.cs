@@ -1,6 +1,6 @@
 namespace Job.Storage;
 
-/// <summary>The statements the client side runs (spawn, read, cancel), embedded from <c>Storage/Sql</c>.</summary>
+/// <summary>The statements the client side runs (spawn, read, cancel, flow control), embedded from <c>Storage/Sql</c>.</summary>
 internal static class ClientSql
 {
     public static readonly SqlStatement Spawn = Load("spawn");
@@ -9,6 +9,12 @@ internal static class ClientSql
     public static readonly SqlStatement ExistingIds = Load("existing_ids");
     public static readonly SqlStatement MarkAwaited = Load("mark_awaited");
     public static readonly SqlStatement Cancel = Load("cancel");
+    public static readonly SqlStatement TypeSettingsSet = Load("type_settings_set");
+    public static readonly SqlStatement TypeSettings = Load("type_settings");
+    public static readonly SqlStatement QueueLimitSet = Load("queue_limit_set");
+    public static readonly SqlStatement QueueLimitClear = Load("queue_limit_clear");
+    public static readonly SqlStatement QueueRebalance = Load("queue_rebalance");
+    public static readonly SqlStatement QueueLimit = Load("queue_limit");
 
     private static SqlStatement Load(string name) => SqlStatement.Load(typeof(ClientSql).Assembly, "Job.Client.Sql.", name);
 }

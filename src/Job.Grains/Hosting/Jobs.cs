@@ -43,6 +43,9 @@ public sealed partial class Jobs : IAsyncDisposable
     /// <summary>The database side of the same runtime: find, await, cancel jobs (and spawn by type).</summary>
     public JobClient Client { get; }
 
+    /// <summary>Cluster-wide flow control: pause and resume types, concurrency and rate limits, serial queue limits.</summary>
+    public JobFlowControl FlowControl => Client.FlowControl;
+
     /// <summary>The silo's services (advanced use: logging, Orleans management).</summary>
     public IServiceProvider Services => _host.Services;
 
