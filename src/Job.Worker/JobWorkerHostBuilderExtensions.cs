@@ -102,6 +102,8 @@ public static class JobWorkerHostBuilderExtensions
         WorkerOrleansOptions.Section.Bind(configuration, new WorkerOrleansOptions());
         AddStrictOptions(services, configuration, WorkerOrleansOptions.Section);
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<WorkerOrleansOptions>, WorkerOrleansOptionsValidator>());
+        services.AddOptions<WorkerOrleansOptions>().PostConfigure<IOptions<JobsOptions>>((orleans, jobs) =>
+            orleans.ResolveAdvertisedIP(jobs.Value.DataSource?.ConnectionString ?? jobs.Value.ConnectionString));
         services.TryAddSingleton<WorkerPorts>();
 
         // Registered before the silo and the web server: its checks run before either starts.

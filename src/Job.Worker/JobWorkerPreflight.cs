@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Npgsql;
 
@@ -11,14 +12,16 @@ namespace Job.Worker;
 /// when a port is taken, and a silo that cannot reach its database fails deep inside its membership
 /// provider. These fail first, each with one line naming the cause.
 /// </summary>
-internal sealed class JobWorkerPreflight(
+internal sealed partial class JobWorkerPreflight(
     WorkerPorts ports,
     IOptions<WorkerOrleansOptions> orleans,
     IOptions<WorkerHealthOptions> health,
-    IOptions<JobsOptions> jobs) : IHostedLifecycleService
+    IOptions<JobsOptions> jobs,
+    ILogger<JobWorkerPreflight> logger) : IHostedLifecycleService
 {
     public async Task StartingAsync(CancellationToken cancellationToken)
     {
+        ReportAdvertisedAddress();
         CheckPorts();
         await CheckDatabaseAsync(cancellationToken).ConfigureAwait(false);
     }
@@ -32,6 +35,30 @@ internal sealed class JobWorkerPreflight(
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    private void ReportAdvertisedAddress()
+    {
+        var options = orleans.Value;
+        if (options.AdvertisedReason is not { } reason)
+        {
+            return;
+        }
+
+        if (options.AdvertisedFellBack)
+        {
+            LogAdvertisedFallback(options.AdvertisedIP!, reason);
+        }
+        else
+        {
+            LogAdvertised(options.AdvertisedIP!, reason);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Orleans:AdvertisedIP is auto: advertising {Address} ({Reason}).")]
+    private partial void LogAdvertised(string address, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Orleans:AdvertisedIP is auto but no route to the database was found ({Reason}): advertising {Address}, which workers on other hosts cannot reach. Set Orleans:AdvertisedIP to the address they reach this one at.")]
+    private partial void LogAdvertisedFallback(string address, string reason);
 
     private void CheckPorts()
     {

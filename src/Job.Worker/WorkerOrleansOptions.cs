@@ -1,4 +1,5 @@
 using System.Net;
+using Job.Hosting;
 using Microsoft.Extensions.Options;
 
 namespace Job.Worker;
@@ -25,9 +26,36 @@ public sealed class WorkerOrleansOptions
     /// <summary>The port Orleans clients connect to. 0 takes a free port. Default 30000.</summary>
     public int GatewayPort { get; set; } = 30000;
 
-    /// <summary>The address other silos and clients reach this one at. Default 127.0.0.1 (one
-    /// machine). With any other address the silo listens on every interface (containers, pods).</summary>
-    public string AdvertisedIP { get; set; } = "127.0.0.1";
+    /// <summary>The address other silos and clients reach this one at. Unset or <c>auto</c> (the
+    /// default): this host's address on its route to the database server, as the facade does, since
+    /// every worker reaches that server and so most likely each other through the same network;
+    /// loopback when the database is on this host's loopback or a Unix socket. With an address other
+    /// than loopback the silo listens on every interface (containers, pods, several machines).</summary>
+    public string? AdvertisedIP { get; set; }
+
+    /// <summary>How an <c>auto</c> address was chosen, for the start-up log; null when it was configured.</summary>
+    internal string? AdvertisedReason { get; private set; }
+
+    /// <summary>True when <c>auto</c> found no route to the database and took loopback although the
+    /// database is elsewhere: workers on other hosts cannot reach this one.</summary>
+    internal bool AdvertisedFellBack { get; private set; }
+
+    /// <summary>Resolves an unset or <c>auto</c> address for the database at <paramref name="connectionString"/>.</summary>
+    internal void ResolveAdvertisedIP(string? connectionString)
+    {
+        if (!string.IsNullOrWhiteSpace(AdvertisedIP) && !string.Equals(AdvertisedIP, Auto, StringComparison.OrdinalIgnoreCase))
+        {
+            return;
+        }
+
+        var choice = AdvertisedAddress.ForDatabase(connectionString ?? "");
+        AdvertisedIP = choice.Address.ToString();
+        AdvertisedReason = choice.Reason;
+        AdvertisedFellBack = choice.FellBack;
+    }
+
+    /// <summary>The value that asks for the address on the route to the database.</summary>
+    public const string Auto = "auto";
 
     /// <summary>The advertised address, parsed; loopback when it does not parse (the validator reports that).</summary>
     internal IPAddress Address => IPAddress.TryParse(AdvertisedIP, out var address) ? address : IPAddress.Loopback;
@@ -76,9 +104,10 @@ public sealed class WorkerOrleansOptionsValidator : IValidateOptions<WorkerOrlea
             failures.Add($"Orleans:SiloPort and Orleans:GatewayPort must differ (both are {options.SiloPort}).");
         }
 
-        if (!IPAddress.TryParse(options.AdvertisedIP, out var address) || address.Equals(IPAddress.Any) || address.Equals(IPAddress.IPv6Any))
+        var isAuto = string.IsNullOrWhiteSpace(options.AdvertisedIP) || string.Equals(options.AdvertisedIP, WorkerOrleansOptions.Auto, StringComparison.OrdinalIgnoreCase);
+        if (!isAuto && (!IPAddress.TryParse(options.AdvertisedIP, out var address) || address.Equals(IPAddress.Any) || address.Equals(IPAddress.IPv6Any)))
         {
-            failures.Add("Orleans:AdvertisedIP must be the IP address other silos reach this one at, such as 10.0.0.5 (not a host name, not 0.0.0.0).");
+            failures.Add("Orleans:AdvertisedIP must be the IP address other silos reach this one at, such as 10.0.0.5 (not a host name, not 0.0.0.0), or auto.");
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);

@@ -32,7 +32,7 @@ internal static partial class SiloCommandLine
         have is an error naming it.
           ConnectionStrings:Jobs   PostgreSQL connection string (or Jobs:ConnectionString); unset = embedded PostgreSQL
           Orleans:ClusterId (job)  Orleans:ServiceId (job)  Orleans:SiloPort (11111)  Orleans:GatewayPort (30000)
-          Orleans:AdvertisedIP     address other silos use (127.0.0.1; another address listens on all interfaces)
+          Orleans:AdvertisedIP     address other silos use (auto: the route to the database; not loopback listens on all interfaces)
           Jobs:MaxJobsPerProcess (50)  Jobs:MinJobsPerProcess (30)  Jobs:ShutdownTimeout (5s)  Jobs:JobLostInterval (5m)
           Jobs:MaxPollInterval (5s)  Jobs:HistoryRetention (unset = keep)  Jobs:MembershipProbeTimeout (3s)
           Jobs:MembershipPauseTolerance (12s)  Jobs:MaxConfigBytes  Jobs:ExecMigrations

@@ -44,6 +44,32 @@ public sealed class AdvertisedAddressTests
     }
 
     [Fact]
+    public void A_worker_left_on_auto_advertises_its_route_to_the_database_and_a_configured_address_stays()
+    {
+        var unset = new global::Job.Worker.WorkerOrleansOptions();
+        unset.ResolveAdvertisedIP("Host=localhost;Username=app;Password=hunter2");
+        Assert.Equal("127.0.0.1", unset.AdvertisedIP);
+
+        var own = NetworkInterface.GetAllNetworkInterfaces()
+            .Where(n => n.OperationalStatus == OperationalStatus.Up)
+            .SelectMany(n => n.GetIPProperties().UnicastAddresses)
+            .Select(a => a.Address)
+            .FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork && !IPAddress.IsLoopback(a));
+        if (own is not null)
+        {
+            var auto = new global::Job.Worker.WorkerOrleansOptions { AdvertisedIP = "AUTO" };
+            auto.ResolveAdvertisedIP($"Host={own};Username=app;Password=hunter2");
+            Assert.Equal(own.ToString(), auto.AdvertisedIP);
+            Assert.DoesNotContain("hunter2", auto.AdvertisedReason);
+        }
+
+        var configured = new global::Job.Worker.WorkerOrleansOptions { AdvertisedIP = "10.1.2.3" };
+        configured.ResolveAdvertisedIP("Host=localhost");
+        Assert.Equal("10.1.2.3", configured.AdvertisedIP);
+        Assert.Null(configured.AdvertisedReason);
+    }
+
+    [Fact]
     public void A_host_that_cannot_be_resolved_falls_back_to_loopback_and_says_so_without_the_password()
     {
         var choice = AdvertisedAddress.ForDatabase("Host=db.invalid;Username=app;Password=hunter2");

@@ -31,8 +31,9 @@ public sealed class WorkerSampleTests(DatabaseFixture db) : IClassFixture<Databa
         });
         await worker.WaitReadyAsync(ReadyTimeout);
 
-        // 10.20: a one-machine setup (Orleans:AdvertisedIP 127.0.0.1 in the sample's appsettings.json) keeps the port on loopback.
+        // 10.20: a one-machine setup (the database on loopback, Orleans:AdvertisedIP auto) keeps the port on loopback.
         Assert.Contains(worker.Output, line => line.Contains($"Now listening on: http://127.0.0.1:{worker.HealthPort}", StringComparison.Ordinal));
+        Assert.Contains(worker.Output, line => line.Contains("Orleans:AdvertisedIP is auto: advertising 127.0.0.1", StringComparison.Ordinal));
         var live = await worker.GetAsync("/healthz");
         Assert.Equal(HttpStatusCode.OK, live.Status);
         Assert.Equal("Healthy\n", live.Body);
