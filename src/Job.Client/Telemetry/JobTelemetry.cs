@@ -53,11 +53,18 @@ public static class JobTelemetry
     /// <summary>Reports the queue's depth under <c>job.queue.depth</c> until disposed.</summary>
     internal static IDisposable ObserveQueueDepth(Func<IEnumerable<Measurement<long>>> observe) => Observe(s_depth, observe);
 
-    internal static void RecordRun(string jobType, string outcome, TimeSpan duration)
+    /// <summary>Counts a run and records its duration from <paramref name="startedTimestamp"/> (a
+    /// <see cref="Stopwatch"/> timestamp); nothing at all while no listener observes either instrument.</summary>
+    internal static void RecordRun(string jobType, string outcome, long startedTimestamp)
     {
+        if (!Runs.Enabled && !RunDuration.Enabled)
+        {
+            return;
+        }
+
         var tags = new TagList { { TagJobType, jobType }, { TagOutcome, outcome } };
         Runs.Add(1, tags);
-        RunDuration.Record(duration.TotalSeconds, tags);
+        RunDuration.Record(Stopwatch.GetElapsedTime(startedTimestamp).TotalSeconds, tags);
     }
 
     internal static Activity? StartSpawn(string jobType, int count, bool unique)
@@ -78,6 +85,11 @@ public static class JobTelemetry
 
     internal static Activity? StartExecute(JobId id, string jobType, int attempt, string? traceParent)
     {
+        if (!Source.HasListeners())
+        {
+            return null;
+        }
+
         ActivityContext.TryParse(traceParent, null, out var parent);
         var activity = Source.StartActivity("job.execute", ActivityKind.Consumer, parent);
         activity?.SetTag(TagJobId, id.ToString());

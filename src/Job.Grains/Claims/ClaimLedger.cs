@@ -7,27 +7,40 @@ namespace Job.Claims;
 /// claim is <em>buffered</em> (claimed ahead, waiting for a runner), then <em>executing</em> (at most
 /// <c>MaxJobsPerProcess</c> at once, the crate's meaning), then <em>completing</em> (its outcome on the
 /// way to the database). The dispatcher claims ahead, so that a runner that frees up starts the next
-/// job at once instead of waiting for a claim's round trip: it keeps up to twice
-/// <c>MaxJobsPerProcess</c> buffered and executing, and claims again once at least
-/// <c>MaxJobsPerProcess − MinJobsPerProcess</c> of that room is free (the crate's hysteresis, applied
-/// to the window). Every claim held is heartbeated; at shutdown the buffered ones and those still
-/// executing after the timeout are handed back. Keyed by job and fencing token, so a stale run of a
-/// job and its new claim on this same silo are two entries.
+/// job at once instead of waiting for a claim's round trip. The window (buffered and executing) is
+/// <c>MaxJobsPerProcess</c> plus the lookahead: by default <c>MaxJobsPerProcess</c> more (twice the
+/// maximum), and the dispatcher claims again once at least <c>MaxJobsPerProcess − MinJobsPerProcess</c>
+/// of it is free (the crate's hysteresis, applied to the window). When runs are short the dispatcher
+/// raises the lookahead to what the runners finish in two claim round trips (at most
+/// <see cref="MaxExtraLookahead"/> more), and claims in batches of at least half the raise, so a silo of
+/// no-op jobs is not bound by one claim of twice its maximum per round trip and the database sees
+/// batches, not single rows; slow jobs keep the default, so a silo never sits on work another could
+/// start. Every claim held is heartbeated; at shutdown the buffered ones and those still executing after
+/// the timeout are handed back. Keyed by job and fencing token, so a stale run of a job and its new
+/// claim on this same silo are two entries.
 /// </summary>
 internal sealed class ClaimLedger
 {
     private readonly Lock _lock = new();
     private readonly Dictionary<(JobId Id, long Token), Stage> _claims = [];
-    private readonly int _window;
-    private readonly int _threshold;
+    private readonly int _max;
+    private readonly int _hysteresis;
+    private int _window;
+    private int _threshold;
     private int _buffered;
     private int _executing;
+    private long _runsEnded;
 
     public ClaimLedger(JobsOptions options)
     {
-        _window = 2 * options.MaxJobsPerProcess;
-        _threshold = Math.Max(1, options.MaxJobsPerProcess - options.MinJobsPerProcess);
+        _max = options.MaxJobsPerProcess;
+        _hysteresis = Math.Max(1, options.MaxJobsPerProcess - options.MinJobsPerProcess);
+        _window = 2 * _max;
+        _threshold = _hysteresis;
     }
+
+    /// <summary>How far beyond the default lookahead (<c>MaxJobsPerProcess</c>) the dispatcher may claim ahead.</summary>
+    public const int MaxExtraLookahead = 256;
 
     private enum Stage
     {
@@ -46,6 +59,37 @@ internal sealed class ClaimLedger
     public int Executing
     {
         get { lock (_lock) { return _executing; } }
+    }
+
+    /// <summary>Runs ended since the silo started (the dispatcher's measure of how fast runs go).</summary>
+    public long RunsEnded => Interlocked.Read(ref _runsEnded);
+
+    /// <summary>The window now: executing and buffered claims together.</summary>
+    public int Window
+    {
+        get { lock (_lock) { return _window; } }
+    }
+
+    /// <summary>
+    /// Sets how many claims may wait buffered beyond the running ones: at least <c>MaxJobsPerProcess</c>
+    /// (the default) and at most <see cref="MaxExtraLookahead"/> more. Above the default, the dispatcher
+    /// claims once half the extra is free (never less than the hysteresis).
+    /// </summary>
+    public void SetLookahead(int lookahead)
+    {
+        var extra = Math.Clamp(lookahead - _max, 0, MaxExtraLookahead);
+        bool freed;
+        lock (_lock)
+        {
+            _window = 2 * _max + extra;
+            _threshold = Math.Max(_hysteresis, extra / 2);
+            freed = _window - _buffered - _executing >= _threshold;
+        }
+
+        if (freed)
+        {
+            RoomFreed.Set();
+        }
     }
 
     /// <summary>Claims held in any stage.</summary>
@@ -108,6 +152,7 @@ internal sealed class ClaimLedger
 
             _claims[claim.Key] = Stage.Completing;
             _executing--;
+            _runsEnded++;
             freed = _window - _buffered - _executing >= _threshold;
             drained = _executing == 0;
         }

@@ -43,7 +43,23 @@ internal sealed partial class JobCompleter : IAsyncDisposable
     /// <exception cref="Exception">The write failed for good (not transiently, or past the retry deadline).</exception>
     public Task<bool> SubmitAsync(RunOutcome outcome)
     {
-        var pending = new Pending(outcome, new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously));
+        var result = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        Enqueue(new Pending(outcome, result, null));
+        return result.Task;
+    }
+
+    /// <summary>
+    /// Writes the outcome in the next batch and then calls <paramref name="written"/> on the writer's
+    /// thread, once its transaction committed: (outcome, applied, null), applied false for a stale claim;
+    /// or (outcome, false, error) when the write failed for good. No task and no continuation per
+    /// outcome: the runs' own path, where a no-op job's whole cost is counted in microseconds.
+    /// The callback must not block (it runs between batches).
+    /// </summary>
+    public void Submit(RunOutcome outcome, Action<RunOutcome, bool, Exception?> written) =>
+        Enqueue(new Pending(outcome, null, written));
+
+    private void Enqueue(Pending pending)
+    {
         lock (_queue)
         {
             if (_inFlight++ == 0)
@@ -56,8 +72,6 @@ internal sealed partial class JobCompleter : IAsyncDisposable
         {
             Done(pending, ex: new ObjectDisposedException(nameof(JobCompleter), "The silo is stopping; the outcome was not written."));
         }
-
-        return pending.Result.Task;
     }
 
     /// <summary>Waits until every outcome submitted so far is written, at most <paramref name="within"/>.</summary>
@@ -135,13 +149,24 @@ internal sealed partial class JobCompleter : IAsyncDisposable
 
     private void Done(Pending pending, bool applied = false, Exception? ex = null)
     {
-        if (ex is null)
+        if (pending.Written is { } written)
         {
-            pending.Result.TrySetResult(applied);
+            try
+            {
+                written(pending.Outcome, applied, ex);
+            }
+            catch (Exception callback)
+            {
+                LogCallbackFailed(callback);
+            }
+        }
+        else if (ex is null)
+        {
+            pending.Result!.TrySetResult(applied);
         }
         else
         {
-            pending.Result.TrySetException(ex);
+            pending.Result!.TrySetException(ex);
         }
 
         lock (_queue)
@@ -161,10 +186,13 @@ internal sealed partial class JobCompleter : IAsyncDisposable
         await Task.WhenAll(_writers).ConfigureAwait(false);
     }
 
-    private readonly record struct Pending(RunOutcome Outcome, TaskCompletionSource<bool> Result);
+    private readonly record struct Pending(RunOutcome Outcome, TaskCompletionSource<bool>? Result, Action<RunOutcome, bool, Exception?>? Written);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Writing a batch of {Count} run outcomes failed; writing them one at a time.")]
     private partial void LogBatchFailed(int count, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Handling a written run outcome failed.")]
+    private partial void LogCallbackFailed(Exception exception);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Writing {Count} run outcome(s) failed ({Failures} in a row); retrying.")]
     private partial void LogWriteRetry(int count, int failures, Exception exception);

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Job.Claims;
 using Job.Common;
 using Job.Execution;
@@ -44,6 +45,13 @@ internal sealed partial class JobProducer(
     private volatile bool _stopping;
     private volatile bool _discover = true;
     private int _rotation;
+
+    // How fast runs end and how long a claim takes, smoothed: the lookahead is what the runners finish
+    // in two claim round trips (ClaimLedger.SetLookahead).
+    private long _rateSampledAt = Stopwatch.GetTimestamp();
+    private long _rateSampledRuns;
+    private double _runsPerSecond;
+    private double _claimSeconds;
 
     /// <summary>Closes the registry and starts claiming for this silo.</summary>
     public void Start(SiloIdentity silo)
@@ -107,6 +115,7 @@ internal sealed partial class JobProducer(
                     await DiscoverAsync().ConfigureAwait(false);
                 }
 
+                SampleRate();
                 var room = ledger.NextClaimSize();
                 if (room > 0 && await ClaimAsync(room).ConfigureAwait(false) > 0)
                 {
@@ -155,14 +164,9 @@ internal sealed partial class JobProducer(
         long[] generations;
         lock (_gate)
         {
-            var now = DateTime.UtcNow;
-            foreach (var (type, retryAt) in _blocked.ToList())
+            if (_blocked.Count > 0)
             {
-                if (retryAt <= now)
-                {
-                    _blocked.Remove(type);
-                    Activate(type);
-                }
+                RetryBlocked();
             }
 
             if (_active.Count == 0)
@@ -172,15 +176,25 @@ internal sealed partial class JobProducer(
 
             // Rotate who goes first, so equal shares do not always round the same way; no more types
             // than slots (each gets at least one), the others come first next time.
+            var count = Math.Min(_active.Count, room);
             var start = _rotation++ % _active.Count;
-            types = [.. _active.Skip(start).Concat(_active.Take(start)).Take(room)];
-            var share = (room + types.Length - 1) / types.Length;
-            quotas = [.. types.Select(_ => share)];
-            oldest = [.. types.Select(t => OldestShare(_claimedCount.GetValueOrDefault(t), share))];
-            generations = [.. types.Select(t => _readyGeneration.GetValueOrDefault(t))];
+            var share = (room + count - 1) / count;
+            types = new string[count];
+            quotas = new int[count];
+            oldest = new int[count];
+            generations = new long[count];
+            for (var i = 0; i < count; i++)
+            {
+                var type = _active[(start + i) % _active.Count];
+                types[i] = type;
+                quotas[i] = share;
+                oldest[i] = OldestShare(_claimedCount.GetValueOrDefault(type), share);
+                generations[i] = _readyGeneration.GetValueOrDefault(type);
+            }
         }
 
         ClaimResult result;
+        var sent = Stopwatch.GetTimestamp();
         using (var activity = JobTelemetry.StartClaim(room))
         {
             // Never cancelled: a claim the database committed must reach the ledger, or its jobs would
@@ -189,31 +203,34 @@ internal sealed partial class JobProducer(
             activity?.SetTag("job.claim.count", result.Claims.Count);
         }
 
+        var seconds = Stopwatch.GetElapsedTime(sent).TotalSeconds;
+        _claimSeconds = _claimSeconds == 0 ? seconds : (0.7 * _claimSeconds) + (0.3 * seconds);
         if (result.Claims.Count > 0)
         {
             ledger.Add(result.Claims);
             executor.Enqueue(result.Claims);
             JobTelemetry.Claimed.Add(result.Claims.Count);
-            foreach (var claim in result.Claims)
+            if (JobTelemetry.DispatchLag.Enabled)
             {
-                if (claim.StartedAt is { } started)
+                foreach (var claim in result.Claims)
                 {
-                    JobTelemetry.DispatchLag.Record(Math.Max(0, (started - claim.DueAt).TotalSeconds),
-                        new KeyValuePair<string, object?>(JobTelemetry.TagJobType, claim.JobType));
+                    if (claim.StartedAt is { } started)
+                    {
+                        JobTelemetry.DispatchLag.Record(Math.Max(0, (started - claim.DueAt).TotalSeconds),
+                            new KeyValuePair<string, object?>(JobTelemetry.TagJobType, claim.JobType));
+                    }
                 }
             }
         }
 
         lock (_gate)
         {
-            var claimedPerType = result.Claims.GroupBy(c => c.JobType, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
-            var blocked = new HashSet<string>(result.Blocked, StringComparer.Ordinal);
             for (var i = 0; i < types.Length; i++)
             {
                 var type = types[i];
-                var claimed = claimedPerType.GetValueOrDefault(type);
+                var claimed = types.Length == 1 ? result.Claims.Count : CountOf(result.Claims, type);
                 _claimedCount[type] = _claimedCount.GetValueOrDefault(type) + claimed;
-                if (blocked.Contains(type))
+                if (result.Blocked.Count > 0 && result.Blocked.Contains(type, StringComparer.Ordinal))
                 {
                     Deactivate(type);
                     _blocked[type] = DateTime.UtcNow + s_blockedRetry;
@@ -230,6 +247,58 @@ internal sealed partial class JobProducer(
         return result.Claims.Count;
     }
 
+    private void RetryBlocked()
+    {
+        var now = DateTime.UtcNow;
+        List<string>? due = null;
+        foreach (var (type, retryAt) in _blocked)
+        {
+            if (retryAt <= now)
+            {
+                (due ??= []).Add(type);
+            }
+        }
+
+        foreach (var type in due ?? [])
+        {
+            _blocked.Remove(type);
+            Activate(type);
+        }
+    }
+
+    private static int CountOf(IReadOnlyList<ClaimedJob> claims, string type)
+    {
+        var n = 0;
+        foreach (var claim in claims)
+        {
+            if (string.Equals(claim.JobType, type, StringComparison.Ordinal))
+            {
+                n++;
+            }
+        }
+
+        return n;
+    }
+
+    // The runs that ended since the last sample, per second (smoothed), and with the claim's round trip
+    // the lookahead: what the runners finish in two round trips. Slow jobs keep the default lookahead.
+    private void SampleRate()
+    {
+        var now = Stopwatch.GetTimestamp();
+        var elapsed = Stopwatch.GetElapsedTime(_rateSampledAt, now).TotalSeconds;
+        if (elapsed < 0.002)
+        {
+            return;
+        }
+
+        var runs = ledger.RunsEnded;
+        var rate = (runs - _rateSampledRuns) / elapsed;
+        _runsPerSecond = elapsed > 1 ? rate : (0.7 * _runsPerSecond) + (0.3 * rate);
+        _rateSampledAt = now;
+        _rateSampledRuns = runs;
+        ledger.SetLookahead((int)Math.Min(int.MaxValue, Math.Ceiling(2 * _runsPerSecond * _claimSeconds)));
+    }
+
     // One slot in ten of a type's claims goes to its longest-waiting jobs, counted across claims, so
     // the rule holds whatever the batch size (a silo of one runner gives every tenth slot).
     private static int OldestShare(long claimedSoFar, int share) =>
@@ -240,7 +309,12 @@ internal sealed partial class JobProducer(
         TimeSpan wait;
         lock (_gate)
         {
-            var until = _blocked.Count == 0 ? nextDiscovery : new DateTime(Math.Min(nextDiscovery.Ticks, _blocked.Values.Min().Ticks), DateTimeKind.Utc);
+            var until = nextDiscovery;
+            foreach (var retryAt in _blocked.Values)
+            {
+                until = retryAt < until ? retryAt : until;
+            }
+
             wait = until - DateTime.UtcNow;
         }
 
@@ -249,7 +323,11 @@ internal sealed partial class JobProducer(
             return;
         }
 
-        await Task.WhenAny(_wake.WaitTask, ledger.RoomFreed.WaitTask, Task.Delay(wait)).ConfigureAwait(false);
+        // The delay's timer is cancelled when a signal comes first, so waits that end early leave none behind.
+        using var timeout = new CancellationTokenSource();
+        var delay = Task.Delay(wait, timeout.Token);
+        await Task.WhenAny(_wake.WaitTask, ledger.RoomFreed.WaitTask, delay).ConfigureAwait(false);
+        await timeout.CancelAsync().ConfigureAwait(false);
     }
 
     private void Activate(string type)

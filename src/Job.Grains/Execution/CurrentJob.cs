@@ -17,13 +17,13 @@ public sealed class CurrentJob
     private readonly ClaimedJob _claim;
     private string? _stateJson;
 
-    internal CurrentJob(JobRuntime runtime, ClaimedJob claim, CancellationToken shutdownRequested)
+    internal CurrentJob(JobRuntime runtime, ClaimedJob claim, JobType jobType, CancellationToken shutdownRequested)
     {
         _runtime = runtime;
         _claim = claim;
         _stateJson = claim.ExecutionStateJson;
         ShutdownRequested = shutdownRequested;
-        JobType = new JobType(claim.JobType);
+        JobType = jobType;
     }
 
     /// <summary>The job's id.</summary>

@@ -33,6 +33,12 @@ internal sealed partial class JobExecutor(
     private readonly ConcurrentDictionary<(JobId Id, long Token), RunControl> _running = new();
     private readonly Lock _gate = new();
     private Task[] _runners = [];
+    private Action<RunOutcome, bool, Exception?>? _written;
+    private Action<RunOutcome, bool, Exception?>? _failureWritten;
+
+    private Action<RunOutcome, bool, Exception?> Written => _written ??= OnWritten;
+
+    private Action<RunOutcome, bool, Exception?> FailureWritten => _failureWritten ??= OnFailureWritten;
 
     /// <summary>Starts the runners (once).</summary>
     public void Start()
@@ -54,7 +60,7 @@ internal sealed partial class JobExecutor(
             if (!_buffer.Writer.TryWrite(claim))
             {
                 // Stopping: the runners are gone; shutdown hands back what is left in the ledger.
-                _ = WriteAsync(claim, RunOutcome.HandBack(claim, "shutdown: the silo stopped before the run could start"), null);
+                Write(RunOutcome.HandBack(claim, "shutdown: the silo stopped before the run could start"));
             }
         }
     }
@@ -81,6 +87,11 @@ internal sealed partial class JobExecutor(
     public async Task ShutdownAsync()
     {
         shutdown.Signal();
+        foreach (var control in _running.Values)
+        {
+            control.Shutdown();
+        }
+
         _buffer.Writer.TryComplete();
         var unstarted = new List<ClaimedJob>();
         while (_buffer.Reader.TryRead(out var claim))
@@ -90,7 +101,7 @@ internal sealed partial class JobExecutor(
 
         foreach (var claim in ledger.TakeBuffered(unstarted))
         {
-            _ = WriteAsync(claim, RunOutcome.HandBack(claim, "shutdown: the run had not started"), null);
+            Write(RunOutcome.HandBack(claim, "shutdown: the run had not started"));
         }
 
         var deadline = DateTime.UtcNow + runtime.Options.ShutdownTimeout;
@@ -112,7 +123,7 @@ internal sealed partial class JobExecutor(
             if (control.TryDecide())
             {
                 handedBack++;
-                _ = WriteAsync(control.Claim, RunOutcome.HandBack(control.Claim, "shutdown timeout"), null);
+                Write(RunOutcome.HandBack(control.Claim, "shutdown timeout"));
             }
         }
 
@@ -138,6 +149,11 @@ internal sealed partial class JobExecutor(
         var type = registry.Find(claim.JobType);
         using var control = new RunControl(claim, shutdown.Token);
         _running[claim.Key] = control;
+        if (shutdown.Token.IsCancellationRequested)
+        {
+            control.Shutdown(); // the silo began to stop before this run was listed: ShutdownAsync may have missed it
+        }
+
         RunOutcome outcome;
         NpgsqlTransaction? tx = null;
         var started = Stopwatch.GetTimestamp();
@@ -150,7 +166,7 @@ internal sealed partial class JobExecutor(
             _running.TryRemove(claim.Key, out _);
         }
 
-        JobTelemetry.RecordRun(claim.JobType, outcome.Kind.Name(), Stopwatch.GetElapsedTime(started));
+        JobTelemetry.RecordRun(claim.JobType, outcome.Kind.Name(), started);
         ledger.RunEnded(claim);
         if (!control.TryDecide())
         {
@@ -167,7 +183,7 @@ internal sealed partial class JobExecutor(
         }
         else
         {
-            _ = WriteAsync(claim, outcome, type);
+            Write(outcome);
         }
     }
 
@@ -193,7 +209,7 @@ internal sealed partial class JobExecutor(
         {
             var job = new Job(claim.Id, type.JobType, claim.ConfigJson, null, [], runtime.Json);
             var runner = type.Init(job);
-            var current = new CurrentJob(runtime, claim, control.Token);
+            var current = new CurrentJob(runtime, claim, type.JobType, control.Token);
             completion = await runner.RunAsync(current, control.Token).ConfigureAwait(false)
                 ?? throw new InvalidOperationException($"The runner of '{claim.JobType}' returned no JobCompletion.");
         }
@@ -263,34 +279,50 @@ internal sealed partial class JobExecutor(
         };
     }
 
-    // Writes the outcome through the completer, then releases the claim. When it cannot be written at
-    // all, a completion or reschedule counts as a failed run (nothing of it was recorded); anything else
-    // is left to the rescue, which takes the job once this claim's heartbeat stops.
-    private async Task WriteAsync(ClaimedJob claim, RunOutcome outcome, RegisteredJobType? type)
+    // Writes the outcome through the completer, which calls back once it is durable (or failed for good);
+    // the claim is released then. When it cannot be written at all, a completion or reschedule counts as
+    // a failed run (nothing of it was recorded); anything else is left to the rescue, which takes the job
+    // once this claim's heartbeat stops. No task or continuation per run: the completer's writer thread
+    // runs the callbacks of a whole batch.
+    private void Write(RunOutcome outcome) => completer.Submit(outcome, Written);
+
+    private void OnWritten(RunOutcome outcome, bool applied, Exception? ex)
     {
-        try
+        var claim = outcome.Claim;
+        if (ex is null)
         {
-            if (!await completer.SubmitAsync(outcome).ConfigureAwait(false))
+            if (!applied)
             {
                 Stale(claim);
             }
         }
-        catch (Exception ex)
+        else if (outcome.Kind is OutcomeKind.Completed or OutcomeKind.Rescheduled && registry.Find(claim.JobType) is { } type)
         {
-            if (type is not null && outcome.Kind is OutcomeKind.Completed or OutcomeKind.Rescheduled)
-            {
-                LogCompletionFailed(claim.Id, claim.JobType, ex);
-                await TryWriteFailureAsync(claim, type, ex).ConfigureAwait(false);
-            }
-            else
-            {
-                LogNotRecorded(claim.Id, claim.JobType, outcome.Kind.ToString(), ex);
-            }
+            LogCompletionFailed(claim.Id, claim.JobType, ex);
+            completer.Submit(Failure(claim, type.RetrySettings, ex), FailureWritten); // releases the claim when written
+            return;
         }
-        finally
+        else
         {
-            ledger.Release(claim);
+            LogNotRecorded(claim.Id, claim.JobType, outcome.Kind.ToString(), ex);
         }
+
+        ledger.Release(claim);
+    }
+
+    private void OnFailureWritten(RunOutcome outcome, bool applied, Exception? ex)
+    {
+        var claim = outcome.Claim;
+        if (ex is not null)
+        {
+            LogNotRecorded(claim.Id, claim.JobType, OutcomeKind.Retry.ToString(), ex);
+        }
+        else if (!applied)
+        {
+            Stale(claim);
+        }
+
+        ledger.Release(claim);
     }
 
     private async Task TryWriteFailureAsync(ClaimedJob claim, RegisteredJobType type, Exception cause)
@@ -345,7 +377,7 @@ internal sealed partial class JobExecutor(
         if (_running.ContainsKey(control.Claim.Key) && control.TryDecide())
         {
             LogCancelGivenUp(control.Claim.Id, control.Claim.JobType, runtime.Options.ShutdownTimeout);
-            _ = WriteAsync(control.Claim, new RunOutcome(control.Claim, OutcomeKind.Cancelled), null);
+            Write(new RunOutcome(control.Claim, OutcomeKind.Cancelled));
         }
     }
 

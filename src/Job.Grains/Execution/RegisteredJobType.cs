@@ -14,6 +14,7 @@ internal sealed class RegisteredJobType<TConfig> : RegisteredJobType
 {
     private readonly IJobInitializer<TConfig> _initializer;
     private readonly Func<JobSpawner<TConfig>> _spawnerFactory;
+    private JobSpawner<TConfig>? _spawner;
 
     public RegisteredJobType(IJobInitializer<TConfig> initializer, Func<JobSpawner<TConfig>> spawnerFactory)
     {
@@ -26,6 +27,7 @@ internal sealed class RegisteredJobType<TConfig> : RegisteredJobType
 
     public override JobType JobType { get; }
     public override RetrySettings RetrySettings { get; }
+    // One spawner per type, made on first use (a spawner is stateless and thread-safe).
     public override IJobRunner Init(Job job) =>
-        _initializer.Init(job, _spawnerFactory()) ?? throw new InvalidOperationException($"The initializer of {JobType} returned no runner.");
+        _initializer.Init(job, _spawner ??= _spawnerFactory()) ?? throw new InvalidOperationException($"The initializer of {JobType} returned no runner.");
 }

@@ -3,9 +3,11 @@ using Job.Claims;
 namespace Job.Execution;
 
 /// <summary>
-/// One run's cancellation: its token fires at shutdown or when an operator cancels the job, and
-/// whoever gives up on the run (shutdown after its timeout, a cancel the runner ignored) does so
-/// once, so the run's outcome is written once.
+/// One run's cancellation: its token fires at shutdown (the executor fires every listed run's) or when
+/// an operator cancels the job, and whoever gives up on the run (shutdown after its timeout, a cancel
+/// the runner ignored) does so once, so the run's outcome is written once. The token source is the
+/// run's own, not linked to the silo's shutdown token: linking registers and unregisters on one shared
+/// source per run, a lock every runner contends on.
 /// </summary>
 internal sealed class RunControl : IDisposable
 {
@@ -18,7 +20,7 @@ internal sealed class RunControl : IDisposable
     {
         Claim = claim;
         _shutdown = shutdown;
-        _cancel = CancellationTokenSource.CreateLinkedTokenSource(shutdown);
+        _cancel = new CancellationTokenSource();
     }
 
     public ClaimedJob Claim { get; }
@@ -30,6 +32,18 @@ internal sealed class RunControl : IDisposable
 
     public bool ShuttingDown => _shutdown.IsCancellationRequested;
 
+    /// <summary>The silo stops: fires the token.</summary>
+    public void Shutdown()
+    {
+        try
+        {
+            _cancel.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // The run just ended.
+        }
+    }
 
     /// <summary>Fires the token for an operator's cancel; true the first time.</summary>
     public bool RequestCancel()

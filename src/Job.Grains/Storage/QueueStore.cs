@@ -74,15 +74,39 @@ internal sealed class QueueStore(JobDatabase database)
         await using var cmd = tx is null
             ? database.Command(RuntimeSql.Finish)
             : database.Command(tx.Connection ?? throw new InvalidOperationException("The runner's transaction is already committed or rolled back; return a completion with an open transaction."), tx, RuntimeSql.Finish);
-        cmd.With("ids", outcomes.Select(o => o.Claim.Id.Value).ToArray(), NpgsqlDbType.Array | NpgsqlDbType.Uuid)
-            .With("tokens", outcomes.Select(o => o.Claim.ClaimToken).ToArray(), NpgsqlDbType.Array | NpgsqlDbType.Bigint)
-            .With("kinds", outcomes.Select(o => (short)o.Kind).ToArray(), NpgsqlDbType.Array | NpgsqlDbType.Smallint)
-            .With("attempts", outcomes.Select(o => o.Claim.Attempt).ToArray(), NpgsqlDbType.Array | NpgsqlDbType.Integer)
-            .With("next_attempts", outcomes.Select(o => o.NextAttempt).ToArray(), NpgsqlDbType.Array | NpgsqlDbType.Integer)
-            .WithTimes("at", outcomes.Select(o => o.At))
-            .With("resets", outcomes.Select(o => o.AttemptCounterReset).ToArray(), NpgsqlDbType.Array | NpgsqlDbType.Boolean)
-            .With("messages", outcomes.Select(o => o.Message).ToArray(), NpgsqlDbType.Array | NpgsqlDbType.Text)
-            .With("error_types", outcomes.Select(o => o.ErrorType).ToArray(), NpgsqlDbType.Array | NpgsqlDbType.Varchar)
+        var n = outcomes.Count;
+        var ids = new Guid[n];
+        var tokens = new long[n];
+        var kinds = new short[n];
+        var attempts = new int[n];
+        var nextAttempts = new int[n];
+        var at = new DateTime?[n];
+        var resets = new bool[n];
+        var messages = new string?[n];
+        var errorTypes = new string?[n];
+        for (var i = 0; i < n; i++)
+        {
+            var o = outcomes[i];
+            ids[i] = o.Claim.Id.Value;
+            tokens[i] = o.Claim.ClaimToken;
+            kinds[i] = (short)o.Kind;
+            attempts[i] = o.Claim.Attempt;
+            nextAttempts[i] = o.NextAttempt;
+            at[i] = o.At is { } time ? NpgsqlCommandExtensions.Stored(time) : null;
+            resets[i] = o.AttemptCounterReset;
+            messages[i] = o.Message;
+            errorTypes[i] = o.ErrorType;
+        }
+
+        cmd.With("ids", ids, NpgsqlDbType.Array | NpgsqlDbType.Uuid)
+            .With("tokens", tokens, NpgsqlDbType.Array | NpgsqlDbType.Bigint)
+            .With("kinds", kinds, NpgsqlDbType.Array | NpgsqlDbType.Smallint)
+            .With("attempts", attempts, NpgsqlDbType.Array | NpgsqlDbType.Integer)
+            .With("next_attempts", nextAttempts, NpgsqlDbType.Array | NpgsqlDbType.Integer)
+            .With("at", at, NpgsqlDbType.Array | NpgsqlDbType.TimestampTz)
+            .With("resets", resets, NpgsqlDbType.Array | NpgsqlDbType.Boolean)
+            .With("messages", messages, NpgsqlDbType.Array | NpgsqlDbType.Text)
+            .With("error_types", errorTypes, NpgsqlDbType.Array | NpgsqlDbType.Varchar)
             .WithTime("now", now);
         var applied = await cmd.ReadAllAsync(r => ((JobId)r.GetGuid(0), r.GetInt64(1)), ct).ConfigureAwait(false);
         return [.. applied];

@@ -1,6 +1,6 @@
--- Deletes up to @batch finished jobs (of every type) that finished before @before, oldest first;
--- their history (job_events) goes with them through ON DELETE CASCADE. Unfinished jobs are never
--- touched: a job without a terminal state is not matched.
+-- Deletes up to @batch finished jobs (of every type) that finished before @before, oldest first,
+-- with their history (job_events, by job id). Unfinished jobs are never touched: a job without a
+-- terminal state is not matched.
 WITH doomed AS (
     SELECT id
     FROM {schema}.jobs
@@ -8,6 +8,10 @@ WITH doomed AS (
     ORDER BY finished_at
     LIMIT @batch
     FOR UPDATE SKIP LOCKED
+), history AS (
+    DELETE FROM {schema}.job_events e
+    USING doomed
+    WHERE e.job_id = doomed.id
 )
 DELETE FROM {schema}.jobs j
 USING doomed
