@@ -320,8 +320,8 @@ log "cluster '$CLUSTER_ID' is up with $SILOS silo(s); demo jobs spawned by silo-
 progress() {
     local states running hello="" i n
     if [[ -n "$PSQL" ]]; then
-        states="$("$PSQL" -XtAq -F= -R' ' -c "SELECT coalesce(terminal_state, 'live'), count(*) FROM jobs GROUP BY 1 ORDER BY 1" 2>/dev/null || echo '(database unavailable)')"
-        running="$("$PSQL" -XtAq -c "SELECT count(*) FROM job_executions WHERE state = 'running'" 2>/dev/null || echo '?')"
+        states="$("$PSQL" -XtAq -F= -R' ' -c "SELECT coalesce(terminal_state, 'live'), count(*) FROM job.jobs GROUP BY 1 ORDER BY 1" 2>/dev/null || echo '(database unavailable)')"
+        running="$("$PSQL" -XtAq -c "SELECT count(*) FROM job.job_executions WHERE state = 'running'" 2>/dev/null || echo '?')"
     fi
     for i in $(seq 1 "$SILOS"); do
         n="$(grep -c 'demo.hello .*: hello' "$LOGS/silo-$i.log" 2>/dev/null || true)"
