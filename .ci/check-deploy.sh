@@ -345,6 +345,30 @@ check(any(s["spec"].get("type", "ClusterIP") == "ClusterIP" and s["spec"].get("c
           and any(p.get("port") == defaults["gateway"] for p in s["spec"].get("ports", [])) for s in services_k8s),
       f"a ClusterIP Service exposes the gateway port {defaults['gateway']}")
 
+# ---- Grafana: the dashboard imports (JSON, unique panel ids, a 24-column grid, every query on the
+#      dashboard's Prometheus variable). That it queries only exported names is a test's job
+#      (WorkerSampleTests reads a worker's /metrics).
+try:
+    dash = json.load(open("deploy/grafana/job-dashboard.json"))
+    ok("deploy/grafana/job-dashboard.json is JSON")
+except (OSError, ValueError) as e:
+    bad(f"deploy/grafana/job-dashboard.json: {e}")
+    dash = None
+if dash is not None:
+    panels = dash.get("panels", [])
+    check(bool(dash.get("uid")) and bool(dash.get("title")), "dashboard: uid and title")
+    check(len(panels) >= 10, f"dashboard: panels ({len(panels)})")
+    ids = [pnl.get("id") for pnl in panels]
+    check(len(ids) == len(set(ids)), "dashboard: panel ids are unique")
+    check(all(0 <= pnl["gridPos"]["x"] and pnl["gridPos"]["x"] + pnl["gridPos"]["w"] <= 24 for pnl in panels), "dashboard: panels fit the 24-column grid")
+    variables = {v.get("name"): v for v in dash.get("templating", {}).get("list", [])}
+    check(variables.get("datasource", {}).get("type") == "datasource" and variables["datasource"].get("query") == "prometheus",
+          "dashboard: a Prometheus data source variable")
+    targets = [t for pnl in panels for t in pnl.get("targets", [])]
+    check(bool(targets) and all(t.get("expr") for t in targets), f"dashboard: every target has a query ({len(targets)})")
+    check(all(pnl.get("datasource", {}).get("uid") == "${datasource}" for pnl in panels if pnl.get("type") != "row")
+          and all(t.get("datasource", {}).get("uid") == "${datasource}" for t in targets), "dashboard: every query uses ${datasource}")
+
 for status, msg in results:
     print(f"  {status:<5} {msg}")
 PY

@@ -5,6 +5,12 @@ using Job.Bench.Infrastructure;
 using Job.Bench.Reporting;
 using Job.Bench.Workloads;
 
+// A fresh process measuring its own time to first spawn: before anything else runs.
+if (FirstSpawnProbe.IsProbeInvocation(args))
+{
+    return await FirstSpawnProbe.RunAsync(args).ConfigureAwait(false);
+}
+
 if (ExternalSilo.IsWorkerInvocation(args))
 {
     return await ExternalSilo.RunWorkerAsync(args).ConfigureAwait(false);
@@ -41,7 +47,7 @@ namespace Job.Bench
     internal sealed class BenchRunner(BenchOptions options)
     {
         private static readonly IWorkload[] s_workloads =
-            [new ThroughputWorkload(), new LatencyWorkload(), new ScheduleWorkload(), new ScaleWorkload(), new CeilingWorkload(), new DeployedWorkload(), new TenantsWorkload()];
+            [new ThroughputWorkload(), new LatencyWorkload(), new ScheduleWorkload(), new ScaleWorkload(), new CeilingWorkload(), new DeployedWorkload(), new TenantsWorkload(), new FirstSpawnWorkload()];
 
         public async Task<int> RunAsync(CancellationToken ct)
         {

@@ -10,11 +10,17 @@ using Orleans.Configuration;
 // comes from environment variables so the test needs no command line; it prints
 // "READY <siloAddress>" once the silo is active. Orleans membership timing stays at its defaults
 // unless JOB_TEST_MEMBERSHIP_* variables say otherwise. JOB_TEST_ENTRY=facade starts it through the
-// crate-style facade instead (Jobs.InitAsync with no endpoint: see FacadeSilo).
+// crate-style facade instead (Jobs.InitAsync with no endpoint: see FacadeSilo), JOB_TEST_ENTRY=silo
+// through Job.Silo's command line (see SiloProgramEntry).
 var settings = TestSiloSettings.FromEnvironment();
 if (settings.Entry == TestSiloSettings.FacadeEntry)
 {
     return await FacadeSilo.RunAsync(settings).ConfigureAwait(false);
+}
+
+if (settings.Entry == TestSiloSettings.SiloEntry)
+{
+    return await SiloProgramEntry.RunAsync(settings).ConfigureAwait(false);
 }
 
 var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { ContentRootPath = AppContext.BaseDirectory });

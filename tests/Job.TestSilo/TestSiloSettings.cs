@@ -9,7 +9,10 @@ internal sealed record TestSiloSettings
     /// <summary>The value of <c>JOB_TEST_ENTRY</c> that starts the silo through <c>Jobs.InitAsync</c>.</summary>
     public const string FacadeEntry = "facade";
 
-    /// <summary><c>JOB_TEST_ENTRY</c>: <c>host</c> (default, <c>AddJobs</c> on loopback) or <c>facade</c>.</summary>
+    /// <summary>The value of <c>JOB_TEST_ENTRY</c> that starts the silo through Job.Silo's command line.</summary>
+    public const string SiloEntry = "silo";
+
+    /// <summary><c>JOB_TEST_ENTRY</c>: <c>host</c> (default, <c>AddJobs</c> on loopback), <c>facade</c> or <c>silo</c>.</summary>
     public string Entry { get; init; } = "host";
     public required string ConnectionString { get; init; }
     public required string ClusterId { get; init; }
@@ -35,7 +38,8 @@ internal sealed record TestSiloSettings
             {
                 null or "" or "host" => "host",
                 FacadeEntry => FacadeEntry,
-                var other => throw new InvalidOperationException($"JOB_TEST_ENTRY must be 'host' or '{FacadeEntry}', not '{other}'."),
+                SiloEntry => SiloEntry,
+                var other => throw new InvalidOperationException($"JOB_TEST_ENTRY must be 'host', '{FacadeEntry}' or '{SiloEntry}', not '{other}'."),
             },
             ConnectionString = Required("JOB_TEST_CS"),
             ClusterId = Required("JOB_TEST_CLUSTER"),

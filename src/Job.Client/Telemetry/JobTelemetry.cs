@@ -11,8 +11,11 @@ namespace Job.Telemetry;
 /// The metrics answer an operator's questions: how deep the queue is per type and state
 /// (<c>job.queue.depth</c>), how many run here now (<c>job.running</c>), how late jobs start
 /// (<c>job.dispatch.lag</c>), how long they run (<c>job.run.duration</c>), how they end
-/// (<c>job.runs</c> by outcome: failures are <c>retry</c> and <c>errored</c>), and what was rescued,
-/// refused (<c>job.stale_writes</c>) or pruned.
+/// (<c>job.runs</c> by outcome: failures are <c>retry</c> and <c>errored</c>), and what was rescued
+/// (<c>job.rescued</c> by reason), refused (<c>job.stale_writes</c>) or pruned. Names follow
+/// OpenTelemetry's conventions (dotted lowercase, UCUM units, seconds for durations, no <c>_total</c>:
+/// the Prometheus exporter adds it), so Prometheus sees <c>job_runs_total</c>,
+/// <c>job_run_duration_seconds</c> and so on (deploy/grafana/job-dashboard.json uses them).
 /// </summary>
 public static class JobTelemetry
 {
@@ -25,6 +28,18 @@ public static class JobTelemetry
     internal const string TagOutcome = "job.outcome";
     internal const string TagState = "job.state";
     internal const string TagSilo = "job.silo";
+    internal const string TagRescueReason = "job.rescue.reason";
+
+    /// <summary>Every outcome a run can end with (<c>job.runs</c>' <c>job.outcome</c>).</summary>
+    internal static readonly string[] Outcomes = ["completed", "rescheduled", "retry", "errored", "handed_back", "cancelled"];
+
+    /// <summary>Every reason a running job is rescued for (<c>job.rescued</c>' <c>job.rescue.reason</c>): the history event it writes.</summary>
+    internal static readonly string[] RescueReasons = [JobEventTypes.SiloLost, JobEventTypes.JobLost];
+
+    // Seconds, from a millisecond to an hour: a no-op run and a late start are milliseconds, a batch job or a
+    // backlog minutes. (The SDK's default buckets, 0 to 10,000, are made for milliseconds.)
+    private static readonly IReadOnlyList<double> s_secondsBuckets =
+        [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600];
 
     internal static readonly ActivitySource Source = new(SourceName);
     internal static readonly Meter Meter = new(SourceName);
@@ -35,11 +50,13 @@ public static class JobTelemetry
     internal static readonly Counter<long> Spawned = Meter.CreateCounter<long>("job.spawned", "{job}", "Jobs created, by type.");
     internal static readonly Counter<long> Claimed = Meter.CreateCounter<long>("job.claimed", "{job}", "Runs claimed by this silo.");
     internal static readonly Counter<long> Runs = Meter.CreateCounter<long>("job.runs", "{run}", "Runs ended, by type and outcome (completed, rescheduled, retry, errored, handed_back, cancelled).");
-    internal static readonly Histogram<double> RunDuration = Meter.CreateHistogram<double>("job.run.duration", "s", "How long runs took, by type and outcome.");
-    internal static readonly Histogram<double> DispatchLag = Meter.CreateHistogram<double>("job.dispatch.lag", "s", "From a job's due time to its claim, by type.");
+    internal static readonly Histogram<double> RunDuration = Meter.CreateHistogram("job.run.duration", "s", "How long runs took, by type and outcome.",
+        tags: null, advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = s_secondsBuckets });
+    internal static readonly Histogram<double> DispatchLag = Meter.CreateHistogram("job.dispatch.lag", "s", "From a job's due time to its claim, by type.",
+        tags: null, advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = s_secondsBuckets });
     internal static readonly Counter<long> StaleWrites = Meter.CreateCounter<long>("job.stale_writes", "{write}", "Writes refused because the claim was no longer current (fencing).");
     internal static readonly Counter<long> Pruned = Meter.CreateCounter<long>("job.pruned", "{job}", "Finished jobs deleted with their history after the retention.");
-    internal static readonly Counter<long> Rescued = Meter.CreateCounter<long>("job.rescued", "{job}", "Running jobs put back because their silo died or their heartbeat stopped.");
+    internal static readonly Counter<long> Rescued = Meter.CreateCounter<long>("job.rescued", "{job}", "Running jobs put back, by type and reason: silo_lost (their silo was declared dead) or job_lost (their heartbeat stopped).");
 
     static JobTelemetry()
     {
@@ -52,6 +69,36 @@ public static class JobTelemetry
 
     /// <summary>Reports the queue's depth under <c>job.queue.depth</c> until disposed.</summary>
     internal static IDisposable ObserveQueueDepth(Func<IEnumerable<Measurement<long>>> observe) => Observe(s_depth, observe);
+
+    /// <summary>
+    /// Starts every counter's series of this silo's job types at zero. A series that appears only at its
+    /// first event hides that event from <c>rate()</c> and <c>increase()</c> (they need two samples), and
+    /// a dashboard shows "no data" rather than 0 for a type that never failed; starting at zero fixes both.
+    /// </summary>
+    internal static void StartSeries(IEnumerable<string> jobTypes)
+    {
+        Claimed.Add(0);
+        Pruned.Add(0);
+        foreach (var jobType in jobTypes)
+        {
+            var type = new KeyValuePair<string, object?>(TagJobType, jobType);
+            Spawned.Add(0, type);
+            StaleWrites.Add(0, type);
+            foreach (var outcome in Outcomes)
+            {
+                Runs.Add(0, type, new KeyValuePair<string, object?>(TagOutcome, outcome));
+            }
+
+            foreach (var reason in RescueReasons)
+            {
+                Rescued.Add(0, type, new KeyValuePair<string, object?>(TagRescueReason, reason));
+            }
+        }
+    }
+
+    /// <summary>Counts a rescued job under <c>job.rescued</c>.</summary>
+    internal static void RecordRescue(string jobType, string reason) =>
+        Rescued.Add(1, new KeyValuePair<string, object?>(TagJobType, jobType), new KeyValuePair<string, object?>(TagRescueReason, reason));
 
     /// <summary>Counts a run and records its duration from <paramref name="startedTimestamp"/> (a
     /// <see cref="Stopwatch"/> timestamp); nothing at all while no listener observes either instrument.</summary>

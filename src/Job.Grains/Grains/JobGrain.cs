@@ -18,26 +18,26 @@ internal sealed class JobGrain(JobRuntime runtime, JobCompletionWaiters waiters)
 {
     private JobId Id => this.GetPrimaryKey();
 
-    public Task<JobSnapshot> GetSnapshotAsync() => runtime.Context.SnapshotAsync(Id, CancellationToken.None);
+    public Task<JobSnapshot> GetSnapshotAsync(CancellationToken cancellationToken) => runtime.Context.SnapshotAsync(Id, cancellationToken);
 
-    public Task<JobSnapshot> AwaitCompletionAsync(TimeSpan timeout) =>
-        new JobAwaiter(runtime.Context, waiters).AwaitAsync(Id, timeout, CancellationToken.None);
+    public Task<JobSnapshot> AwaitCompletionAsync(TimeSpan timeout, CancellationToken cancellationToken) =>
+        new JobAwaiter(runtime.Context, waiters).AwaitAsync(Id, timeout, cancellationToken);
 
-    public async Task<bool> CancelAsync()
+    public async Task<bool> CancelAsync(CancellationToken cancellationToken)
     {
-        var result = await runtime.Context.Control.CancelAsync(Id, "cancelled through the job's grain", runtime.Clock.Now, CancellationToken.None);
+        var result = await runtime.Context.Control.CancelAsync(Id, "cancelled through the job's grain", runtime.Clock.Now, cancellationToken);
         if (result == JobControlStore.CancelResult.NotLive)
         {
-            await GetSnapshotAsync(); // an unknown id is an error, not a quiet false
+            await GetSnapshotAsync(cancellationToken); // an unknown id is an error, not a quiet false
             return false;
         }
 
         return true;
     }
 
-    public async Task<IReadOnlyList<JobEvent>> GetHistoryAsync()
+    public async Task<IReadOnlyList<JobEvent>> GetHistoryAsync(CancellationToken cancellationToken)
     {
-        await GetSnapshotAsync();
-        return await runtime.Reads.EventsAsync(Id, CancellationToken.None);
+        await GetSnapshotAsync(cancellationToken);
+        return await runtime.Reads.EventsAsync(Id, cancellationToken);
     }
 }

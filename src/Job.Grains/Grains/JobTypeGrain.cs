@@ -1,5 +1,6 @@
 using Job.Hosting;
 using Job.Storage;
+using Job.Telemetry;
 
 namespace Job.Grains;
 
@@ -8,22 +9,39 @@ namespace Job.Grains;
 /// spawn-unique (a unique index decides, so concurrent callers anywhere create exactly one). It holds
 /// nothing and is collected when idle like any grain; scheduling and maintenance are the cluster
 /// leader's. An invalid type name is refused with <see cref="InvalidJobTypeException"/> on the call,
-/// not at activation, so a client's bad input never shows up as a silo error.
+/// not at activation, so a client's bad input never shows up as a silo error. Its spawns are counted
+/// (<c>job.spawned</c>) and traced (<c>job.spawn</c>) as the spawner's are.
 /// </summary>
 [GrainType("job-type")]
 internal sealed class JobTypeGrain(JobRuntime runtime) : Grain, IJobTypeGrain
 {
-    public async Task<JobSnapshot> SpawnAsync(JobSpawnRequest request)
+    public async Task<JobSnapshot> SpawnAsync(JobSpawnRequest request, CancellationToken cancellationToken)
     {
         var (type, row, now) = Prepare(request);
-        await runtime.Context.Spawns.InsertAsync(type, [row], unique: false, request.TraceParent, now, null, CancellationToken.None);
+        using (JobTelemetry.StartSpawn(type.Name, 1, unique: false))
+        {
+            await runtime.Context.Spawns.InsertAsync(type, [row], unique: false, request.TraceParent, now, null, cancellationToken);
+        }
+
+        JobTelemetry.Spawned.Add(1, new KeyValuePair<string, object?>(JobTelemetry.TagJobType, type.Name));
         return Snapshot(type, row, now);
     }
 
-    public async Task<bool> SpawnUniqueAsync(JobSpawnRequest request)
+    public async Task<bool> SpawnUniqueAsync(JobSpawnRequest request, CancellationToken cancellationToken)
     {
         var (type, row, now) = Prepare(request);
-        return await runtime.Context.Spawns.InsertAsync(type, [row], unique: true, request.TraceParent, now, null, CancellationToken.None);
+        bool created;
+        using (JobTelemetry.StartSpawn(type.Name, 1, unique: true))
+        {
+            created = await runtime.Context.Spawns.InsertAsync(type, [row], unique: true, request.TraceParent, now, null, cancellationToken);
+        }
+
+        if (created)
+        {
+            JobTelemetry.Spawned.Add(1, new KeyValuePair<string, object?>(JobTelemetry.TagJobType, type.Name));
+        }
+
+        return created;
     }
 
     private (JobType Type, NewJob Row, DateTimeOffset Now) Prepare(JobSpawnRequest request)

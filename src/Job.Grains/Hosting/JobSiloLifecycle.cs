@@ -34,6 +34,7 @@ internal sealed partial class JobSiloLifecycle(
     ClusterGuard guard,
     QueueDepthGauge depth,
     ClaimLedger ledger,
+    JobRegistry registry,
     ILocalSiloDetails silo,
     IOptions<ClusterOptions> cluster,
     ILogger<JobSiloLifecycle> logger) : ILifecycleParticipant<ISiloLifecycle>
@@ -80,6 +81,9 @@ internal sealed partial class JobSiloLifecycle(
             address.Endpoint.Address.ToString(),
             address.Endpoint.Port,
             address.Generation));
+
+        // The job types are known (and fixed) once polling starts: their counters start at zero.
+        JobTelemetry.StartSeries(registry.TypeNames);
     }
 
     /// <summary>The orderly stop (idempotent; safe when polling never started).</summary>

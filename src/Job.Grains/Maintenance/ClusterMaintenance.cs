@@ -33,13 +33,13 @@ internal sealed partial class ClusterMaintenance(JobRuntime runtime, string? clu
         {
             if (clusterId is not null)
             {
-                Rescued(await runtime.Queue.RescueDeadSilosAsync(clusterId, runtime.Clock.Now, ct).ConfigureAwait(false), "its silo was declared dead");
+                Rescued(await runtime.Queue.RescueDeadSilosAsync(clusterId, runtime.Clock.Now, ct).ConfigureAwait(false), "its silo was declared dead", JobEventTypes.SiloLost);
             }
         }).ConfigureAwait(false);
 
         await Step("rescue jobs without a heartbeat", async () =>
             Rescued(await runtime.Queue.RescueLostAsync(runtime.Options.JobLostInterval, runtime.Clock.Now, ct).ConfigureAwait(false),
-                $"no heartbeat for {runtime.Options.JobLostInterval}")).ConfigureAwait(false);
+                $"no heartbeat for {runtime.Options.JobLostInterval}", JobEventTypes.JobLost)).ConfigureAwait(false);
 
         if (runtime.Options.HistoryRetention is { } retention)
         {
@@ -61,11 +61,11 @@ internal sealed partial class ClusterMaintenance(JobRuntime runtime, string? clu
         }
     }
 
-    private void Rescued(IReadOnlyList<Storage.RescuedJob> rescued, string why)
+    private void Rescued(IReadOnlyList<Storage.RescuedJob> rescued, string why, string reason)
     {
         foreach (var job in rescued)
         {
-            JobTelemetry.Rescued.Add(1, new KeyValuePair<string, object?>(JobTelemetry.TagJobType, job.JobType));
+            JobTelemetry.RecordRescue(job.JobType, reason);
             LogRescued(job.Id, job.JobType, job.ClaimedBy ?? "?", why);
         }
     }

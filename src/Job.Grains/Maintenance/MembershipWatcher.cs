@@ -93,7 +93,11 @@ internal sealed partial class MembershipWatcher(
                 _rescued.Add(dead);
                 if (rescued.Count > 0)
                 {
-                    JobTelemetry.Rescued.Add(rescued.Count);
+                    foreach (var job in rescued)
+                    {
+                        JobTelemetry.RecordRescue(job.JobType, JobEventTypes.SiloLost);
+                    }
+
                     LogRescued(rescued.Count, dead.ToParsableString());
                 }
 

@@ -1,3 +1,5 @@
+using System.Text.Json;
+
 namespace Job;
 
 /// <summary>
@@ -30,4 +32,21 @@ public sealed record JobSnapshot
 
     /// <summary>True once the job can change no more.</summary>
     public bool IsTerminal => Status is JobStatus.Completed or JobStatus.Errored or JobStatus.Cancelled;
+
+    /// <summary>Reads the configuration as <typeparamref name="TConfig"/>, so an Orleans client reads back
+    /// what it spawned without handling JSON. <paramref name="options"/> must match what the job was
+    /// spawned with; null means <see cref="JobSpawnOptions.DefaultJsonSerializerOptions"/>, the workers' default.</summary>
+    /// <exception cref="InvalidJobConfigException">The stored JSON is null or does not fit <typeparamref name="TConfig"/>.</exception>
+    public TConfig Config<TConfig>(JsonSerializerOptions? options = null)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<TConfig>(ConfigJson, options ?? JobSpawnOptions.DefaultJsonSerializerOptions)
+                ?? throw new InvalidJobConfigException($"The config of job {Id} ({JobType}) is JSON null, which does not fit {typeof(TConfig).Name}.");
+        }
+        catch (JsonException ex)
+        {
+            throw new InvalidJobConfigException($"The config of job {Id} ({JobType}) does not deserialize into {typeof(TConfig).Name}: {ex.Message}", ex);
+        }
+    }
 }

@@ -15,9 +15,13 @@ namespace Job.Silo.Commands;
 /// </summary>
 internal sealed class RunCommand : Command
 {
-    public RunCommand()
+    private readonly Action<IServiceCollection>? _configureServices;
+
+    /// <param name="configureServices">More services after the demo job types (tests add theirs), or null.</param>
+    public RunCommand(Action<IServiceCollection>? configureServices = null)
         : base("run", "start a silo (the default verb)")
     {
+        _configureServices = configureServices;
         TreatUnmatchedTokensAsErrors = false;
         SetAction(InvokeAsync);
     }
@@ -50,6 +54,7 @@ internal sealed class RunCommand : Command
             builder.Services.AddJobInitializer<HelloJob>();
             builder.Services.AddJobInitializer<FlakyJob>();
             builder.Services.AddJobInitializer<RecurringJob>();
+            _configureServices?.Invoke(builder.Services);
             if (silo.DemoSpawnOnStart > 0)
             {
                 builder.Services.AddHostedService(sp => ActivatorUtilities.CreateInstance<DemoSpawner>(sp, silo.DemoSpawnOnStart));

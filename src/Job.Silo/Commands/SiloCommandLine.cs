@@ -43,9 +43,16 @@ internal static partial class SiloCommandLine
         """;
 
     /// <summary>Runs the command line and returns the process exit code.</summary>
-    public static async Task<int> RunAsync(string[] args)
+    public static Task<int> RunAsync(string[] args) => RunAsync(args, configureServices: null);
+
+    /// <summary>
+    /// As <see cref="RunAsync(string[])"/>, with <paramref name="configureServices"/> adding to the
+    /// <c>run</c> verb's services after the demo job types: how the crash tests run this very program,
+    /// settings and all, with their own job types beside the demo's (tests/Job.TestSilo).
+    /// </summary>
+    public static async Task<int> RunAsync(string[] args, Action<Microsoft.Extensions.DependencyInjection.IServiceCollection>? configureServices)
     {
-        var run = new RunCommand();
+        var run = new RunCommand(configureServices);
         var root = new RootCommand(Description) { TreatUnmatchedTokensAsErrors = false };
         root.Directives.Clear();
         root.Subcommands.Add(run);

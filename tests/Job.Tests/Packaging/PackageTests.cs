@@ -24,7 +24,7 @@ public sealed class PackagingCollection
 public sealed class PackageTests(DatabaseFixture db, ITestOutputHelper output) : IClassFixture<DatabaseFixture>, IDisposable
 {
     /// <summary>The library packages the repository makes (the projects under src/ that are packable).</summary>
-    private static readonly string[] s_packageIds = ["Job.Client", "Job.Interfaces", "Job.Grains", "Job.Worker"];
+    private static readonly string[] s_packageIds = ["Job.Client", "Job.Interfaces", "Job.Grains", "Job.Worker", "Job.OrleansClient"];
 
     /// <summary>An MSBuild or NuGet warning line (warnings are errors in the repository, so none is expected).</summary>
     private const string Warning = @"\bwarning [A-Z]+[0-9]+";
@@ -90,6 +90,8 @@ public sealed class PackageTests(DatabaseFixture db, ITestOutputHelper output) :
               <ItemGroup>
                 <!-- Job.Interfaces and Job.Client come as Job.Grains' dependencies. -->
                 <PackageReference Include="Job.Grains" Version="{version}" />
+                <!-- A plain Orleans client of the same cluster: UseJobCluster and the typed extensions. -->
+                <PackageReference Include="Job.OrleansClient" Version="{version}" />
               </ItemGroup>
             </Project>
             """);
@@ -108,8 +110,11 @@ public sealed class PackageTests(DatabaseFixture db, ITestOutputHelper output) :
         Assert.Contains($"Job.Grains {version}", run.StdOut);       // the packed assemblies, not a build of the repository
         Assert.Contains($"Job.Interfaces {version}", run.StdOut);
         Assert.Contains($"Job.Client {version}", run.StdOut);
+        Assert.Contains($"Job.OrleansClient {version}", run.StdOut);
         Assert.Contains("Processing value: 42", run.StdOut);
         Assert.Matches(@"Job [0-9a-f-]{36}: Completed", run.StdOut);
+        Assert.Contains("Processing value: 43", run.StdOut);
+        Assert.Matches(@"Orleans client job [0-9a-f-]{36}: Completed", run.StdOut);
     }
 
     /// <summary>The metadata and files every package must have.</summary>
@@ -161,14 +166,18 @@ public sealed class PackageTests(DatabaseFixture db, ITestOutputHelper output) :
         return match.Groups[1].Value;
     }
 
-    /// <summary>The README's quick start, plus the versions of the Job assemblies it loaded.</summary>
+    /// <summary>The README's quick start, then a plain Orleans client of the same cluster (the README's
+    /// UseJobCluster and typed spawn), plus the versions of the Job assemblies it loaded.</summary>
     private const string AppProgram = """
         using System.Reflection;
         using Job;
+        using Microsoft.Extensions.DependencyInjection;
+        using Microsoft.Extensions.Hosting;
 
         Console.WriteLine($"Job.Grains {Version(typeof(Jobs))}");
         Console.WriteLine($"Job.Interfaces {Version(typeof(JobId))}");
         Console.WriteLine($"Job.Client {Version(typeof(JobClient))}");
+        Console.WriteLine($"Job.OrleansClient {Version(typeof(JobClusterOptions))}");
 
         var config = JobSvcConfig.Builder()
             .PgCon(args[0])
@@ -180,6 +189,19 @@ public sealed class PackageTests(DatabaseFixture db, ITestOutputHelper output) :
         var job = await spawner.SpawnAsync(JobId.New(), new MyConfig(42));
         var done = await jobs.AwaitCompletionAsync(job.Id, TimeSpan.FromSeconds(60));
         Console.WriteLine($"Job {job.Id}: {done.Status}");
+
+        var clientBuilder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
+        clientBuilder.UseOrleansClient(client => client.UseJobCluster(args[0]));
+        using (var clientHost = clientBuilder.Build())
+        {
+            await clientHost.StartAsync();
+            var grains = clientHost.Services.GetRequiredService<IClusterClient>();
+            var typed = await grains.SpawnJobAsync(new JobType("package-job"), JobId.New(), new MyConfig(43));
+            var typedDone = await grains.AwaitJobCompletionAsync(typed.Id, TimeSpan.FromSeconds(60));
+            Console.WriteLine($"Orleans client job {typed.Id}: {typedDone.Status}");
+            await clientHost.StopAsync();
+        }
+
         await jobs.ShutdownAsync();
 
         static string Version(Type type) =>

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using Job.Telemetry;
 using Job.Tests.Infrastructure;
 
@@ -54,5 +55,61 @@ public sealed class TelemetryTests(DatabaseFixture db) : IClassFixture<DatabaseF
         Assert.Equal([1, 2], executions.Select(e => (int)e.GetTagItem("job.attempt")!).Order());
         Assert.Equal(["completed", "retry"], executions.Select(e => (string)e.GetTagItem("job.outcome")!).Order());
         Assert.Contains(stopped, a => a.OperationName == "job.claim");
+    }
+
+    [Fact]
+    public async Task Counters_of_a_silos_types_start_at_zero_and_spawns_through_the_type_grain_are_counted()
+    {
+        var type = $"metered-{Guid.NewGuid():N}";
+        var seen = new ConcurrentQueue<(string Instrument, long Value, Dictionary<string, object?> Tags)>();
+        using var listener = new MeterListener
+        {
+            InstrumentPublished = (instrument, l) =>
+            {
+                if (instrument.Meter.Name == JobTelemetry.SourceName)
+                {
+                    l.EnableMeasurementEvents(instrument);
+                }
+            },
+        };
+        listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
+        {
+            var map = new Dictionary<string, object?>();
+            foreach (var tag in tags)
+            {
+                map[tag.Key] = tag.Value;
+            }
+
+            if (Equals(map.GetValueOrDefault("job.type"), type))
+            {
+                seen.Enqueue((instrument.Name, value, map));
+            }
+        });
+        listener.Start();
+
+        await using var harness = new JobsHarness(db.ConnectionString);
+        var jobs = await harness.StartAsync();
+        jobs.AddInitializer(TestInitializer.Completing(type));
+        await jobs.StartPollAsync();
+
+        // Zero for every outcome, rescue reason and the other per-type counters, before anything happened.
+        foreach (var outcome in new[] { "completed", "rescheduled", "retry", "errored", "handed_back", "cancelled" })
+        {
+            Assert.Contains(seen, m => m.Instrument == "job.runs" && m.Value == 0 && Equals(m.Tags["job.outcome"], outcome));
+        }
+
+        foreach (var reason in new[] { JobEventTypes.SiloLost, JobEventTypes.JobLost })
+        {
+            Assert.Contains(seen, m => m.Instrument == "job.rescued" && m.Value == 0 && Equals(m.Tags["job.rescue.reason"], reason));
+        }
+
+        Assert.Contains(seen, m => m.Instrument == "job.stale_writes" && m.Value == 0);
+        Assert.Contains(seen, m => m.Instrument == "job.spawned" && m.Value == 0);
+
+        // A spawn by type name (an Orleans client's path) counts as a spawn, and its run as a run.
+        var job = await jobs.GrainFactory.SpawnJobAsync(new JobType(type), JobId.New(), new TestConfig(1));
+        await jobs.AwaitCompletionAsync(job.Id, TimeSpan.FromSeconds(30));
+        Assert.Contains(seen, m => m.Instrument == "job.spawned" && m.Value == 1);
+        await JobsHarness.EventuallyAsync(() => Task.FromResult(seen.Any(m => m.Instrument == "job.runs" && m.Value == 1 && Equals(m.Tags["job.outcome"], "completed"))), done => done);
     }
 }

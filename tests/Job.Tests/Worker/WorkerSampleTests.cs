@@ -47,10 +47,43 @@ public sealed class WorkerSampleTests(DatabaseFixture db) : IClassFixture<Databa
         await WaitForAsync(async () => await TerminalStateAsync(job.Id) == "completed", TimeSpan.FromSeconds(60), () => string.Join('\n', worker.Output));
         Assert.Contains(worker.Output, line => line.Contains($"sample.batch {job.Id}: test batch done (3 items", StringComparison.Ordinal));
 
-        var metrics = await worker.GetAsync("/metrics");
-        Assert.Equal(HttpStatusCode.OK, metrics.Status);
-        Assert.Contains("job_runs_total{", metrics.Body, StringComparison.Ordinal);
-        Assert.Contains("job_claimed_total{", metrics.Body, StringComparison.Ordinal);
+        // 14.5: the exported metrics, as Prometheus scrapes them, and every one the Grafana dashboard queries.
+        var scheduled = await spawner.SpawnAtAsync(JobId.New(), new BatchConfig("later", 1), DateTimeOffset.UtcNow.AddHours(1));
+        var dashboard = DashboardQueries.Read(await File.ReadAllTextAsync(Path.Combine(BuiltPrograms.RepositoryRoot(), "deploy", "grafana", "job-dashboard.json")));
+        var (metricNames, labelNames) = DashboardQueries.Names(dashboard);
+        Assert.Superset(new SortedSet<string>(StringComparer.Ordinal)
+        {
+            "job_queue_depth", "job_running", "job_dispatch_lag_seconds_bucket", "job_run_duration_seconds_bucket",
+            "job_runs_total", "job_rescued_total", "job_stale_writes_total",
+        }, new SortedSet<string>(metricNames, StringComparer.Ordinal));
+        IReadOnlyList<PrometheusSample> scrape = [];
+        string body = "";
+        bool Answers(IReadOnlyList<PrometheusSample> s) =>
+            metricNames.All(m => s.Any(x => x.Name == m))
+            && s.Any(x => x.Name == "job_queue_depth" && x["job_type"] == "sample.batch" && x["job_state"] == "scheduled" && x.Value >= 1);
+        await WaitForAsync(async () =>
+        {
+            var metrics = await worker.GetAsync("/metrics");
+            Assert.Equal(HttpStatusCode.OK, metrics.Status);
+            body = metrics.Body;
+            scrape = PrometheusScrape.Parse(body);
+            return Answers(scrape);
+        }, TimeSpan.FromSeconds(60), () => $"the scrape lacks {string.Join(", ", metricNames.Where(m => !scrape.Any(x => x.Name == m)))} or the scheduled job's depth:\n{body}");
+        var labelsSeen = scrape.SelectMany(x => x.Labels.Keys).ToHashSet(StringComparer.Ordinal);
+        Assert.Superset(new SortedSet<string>(labelNames, StringComparer.Ordinal), new SortedSet<string>(labelsSeen, StringComparer.Ordinal));
+
+        // What the run left: a completed run with its duration and lag, counters that start at zero.
+        Assert.Contains(scrape, x => x.Name == "job_runs_total" && x["job_type"] == "sample.batch" && x["job_outcome"] == "completed" && x.Value >= 1);
+        Assert.Contains(scrape, x => x.Name == "job_runs_total" && x["job_type"] == "sample.batch" && x["job_outcome"] == "errored" && x.Value == 0);
+        Assert.Contains(scrape, x => x.Name == "job_run_duration_seconds_count" && x["job_type"] == "sample.batch" && x["job_outcome"] == "completed" && x.Value >= 1);
+        Assert.Contains(scrape, x => x.Name == "job_run_duration_seconds_bucket" && x["le"] == "0.001"); // seconds buckets, not the SDK's millisecond ones
+        Assert.Contains(scrape, x => x.Name == "job_dispatch_lag_seconds_count" && x["job_type"] == "sample.batch" && x.Value >= 1);
+        Assert.Contains(scrape, x => x.Name == "job_claimed_total" && x.Value >= 1);
+        Assert.Contains(scrape, x => x.Name == "job_rescued_total" && x["job_type"] == "sample.batch" && x["job_rescue_reason"] == "silo_lost" && x.Value == 0);
+        Assert.Contains(scrape, x => x.Name == "job_stale_writes_total" && x["job_type"] == "sample.batch" && x.Value == 0);
+        Assert.Contains(scrape, x => x.Name == "job_queue_depth" && x["job_type"] == "sample.batch" && x["job_state"] == "pending" && x.Value == 0);
+        Assert.Contains(scrape, x => x.Name == "job_running" && x["job_silo"] is { Length: > 0 });
+        await runtime.Context.Control.CancelAsync(scheduled.Id, "test over", DateTimeOffset.UtcNow, CancellationToken.None);
 
         Assert.Equal(0, await worker.StopAsync(TimeSpan.FromSeconds(60)));
         Assert.DoesNotContain(worker.Output, line => line.Contains(" fail: ", StringComparison.Ordinal) || line.Contains(" crit: ", StringComparison.Ordinal));

@@ -1,11 +1,12 @@
 using System.Data.Common;
 using Npgsql;
 
-namespace Job.Hosting;
+namespace Job.Storage;
 
 /// <summary>
-/// The data source the Orleans ADO.NET providers (clustering, reminders, grain storage) use: the
-/// runtime's own pool, with every connection's search_path set to Job's schema when it is opened.
+/// The data source the Orleans ADO.NET providers (clustering, reminders, grain storage) use, in silos
+/// and in plain Orleans clients (<c>UseJobCluster</c>): Job's pool, with every connection's search_path
+/// set to Job's schema when it is opened.
 /// The providers read their named queries with an unqualified
 /// <c>SELECT QueryKey, QueryText FROM OrleansQuery</c>, and the queries name their tables unqualified,
 /// so this is how the Orleans tables live in Job's schema too. It shares the pool rather than
