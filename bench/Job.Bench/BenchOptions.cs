@@ -5,7 +5,7 @@ namespace Job.Bench;
 /// <summary>The command line: see <see cref="Usage"/>.</summary>
 public sealed record BenchOptions
 {
-    public static readonly string[] AllWorkloads = ["throughput", "latency", "schedule", "scale", "ceiling", "deployed", "tenants"];
+    public static readonly string[] AllWorkloads = ["throughput", "latency", "schedule", "scale", "ceiling", "deployed", "tenants", "limits"];
 
     public bool Quick { get; init; }
     public IReadOnlySet<string> Workloads { get; init; } = new HashSet<string>(AllWorkloads, StringComparer.OrdinalIgnoreCase);
@@ -45,6 +45,8 @@ public sealed record BenchOptions
     public int TenantSettleSeconds { get; init; } = 160;
     /// <summary>Run the same measurements first with a worker that registers only the bench's types.</summary>
     public bool TenantBaseline { get; init; } = true;
+    /// <summary>How often the limits workload runs each setting (it reports the median).</summary>
+    public int LimitsRepeats { get; init; } = 3;
 
     public JobPollerConfig DefaultPoller => Poller(PollerConfigs[0]);
 
@@ -76,6 +78,7 @@ public sealed record BenchOptions
                 TenantIdleSeconds = 2,
                 TenantSettleSeconds = 1,
                 TenantBaseline = false,
+                LimitsRepeats = 1,
             }
             : new BenchOptions();
 
@@ -104,6 +107,7 @@ public sealed record BenchOptions
                 "--tenant-idle-seconds" => o with { TenantIdleSeconds = Int(Next()) },
                 "--tenant-settle-seconds" => o with { TenantSettleSeconds = Int(Next()) },
                 "--no-tenant-baseline" => o with { TenantBaseline = false },
+                "--limits-repeats" => o with { LimitsRepeats = Int(Next()) },
                 _ => throw new ArgumentException($"Unknown argument '{args[i]}'. " + Usage),
             };
         }
@@ -112,11 +116,11 @@ public sealed record BenchOptions
     }
 
     public const string Usage =
-        "Usage: dotnet run -c Release --project bench/Job.Bench -- [--quick] [--workload throughput,latency,schedule,scale,ceiling,deployed,tenants] " +
+        "Usage: dotnet run -c Release --project bench/Job.Bench -- [--quick] [--workload throughput,latency,schedule,scale,ceiling,deployed,tenants,limits] " +
         "[--jobs N] [--poller max:min,…] [--ceiling workers:batch,…] [--latency-samples N] [--scale-future N] [--scale-due N] " +
         "[--second-silo-process] [--no-profile] [--out file.md] " +
         "[--deployed-jobs N] [--deployed-shapes workersxmax:min,…] [--deployed-latency-samples N] " +
-        "[--tenant-types N] [--tenant-queues N] [--tenant-samples N] [--tenant-idle-seconds N] [--tenant-settle-seconds N] [--no-tenant-baseline]";
+        "[--tenant-types N] [--tenant-queues N] [--tenant-samples N] [--tenant-idle-seconds N] [--tenant-settle-seconds N] [--no-tenant-baseline] [--limits-repeats N]";
 
     private static HashSet<string> ParseWorkloads(string value)
     {

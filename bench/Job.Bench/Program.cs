@@ -41,7 +41,7 @@ namespace Job.Bench
     internal sealed class BenchRunner(BenchOptions options)
     {
         private static readonly IWorkload[] s_workloads =
-            [new ThroughputWorkload(), new LatencyWorkload(), new ScheduleWorkload(), new ScaleWorkload(), new CeilingWorkload(), new DeployedWorkload(), new TenantsWorkload()];
+            [new ThroughputWorkload(), new LatencyWorkload(), new ScheduleWorkload(), new ScaleWorkload(), new CeilingWorkload(), new DeployedWorkload(), new TenantsWorkload(), new LimitsWorkload()];
 
         public async Task<int> RunAsync(CancellationToken ct)
         {
@@ -132,6 +132,11 @@ namespace Job.Bench
             {
                 header["deployed: shapes (workers x max:min), jobs per run, latency samples"] = string.Join(", ", options.DeployedShapes) + "; " +
                     options.DeployedJobs.ToString("N0", CultureInfo.InvariantCulture) + "; " + options.DeployedLatencySamples.ToString(CultureInfo.InvariantCulture);
+            }
+
+            if (options.Workloads.Contains("limits"))
+            {
+                header["limits: runs per setting"] = options.LimitsRepeats.ToString(CultureInfo.InvariantCulture) + " (median reported), interleaved; in-process silos";
             }
 
             if (options.Workloads.Contains("tenants"))
