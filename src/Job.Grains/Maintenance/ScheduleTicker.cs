@@ -38,7 +38,12 @@ internal sealed partial class ScheduleTicker(JobRuntime runtime, ILogger logger)
     public void Start()
     {
         _resumedAt = runtime.Clock.Now;
-        _loop = Task.Run(() => RunAsync(_stop.Token), CancellationToken.None);
+
+        // Not under whatever activity activated the leader: each fire's own span is its jobs' parent.
+        using (ExecutionContext.SuppressFlow())
+        {
+            _loop = Task.Run(() => RunAsync(_stop.Token), CancellationToken.None);
+        }
     }
 
     /// <summary>A schedule changed, or a notification may have been lost: look again.</summary>

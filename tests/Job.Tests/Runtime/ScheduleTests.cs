@@ -22,6 +22,20 @@ public sealed class ScheduleTests(DatabaseFixture db) : IClassFixture<DatabaseFi
     [Fact]
     public async Task A_week_on_the_artificial_clock_fires_every_tick_once_with_five_and_six_field_expressions()
     {
+        var fires = new ConcurrentDictionary<string, string>(); // trace id → schedule, of each job.schedule.fire span
+        using var listener = new System.Diagnostics.ActivityListener
+        {
+            ShouldListenTo = s => s.Name == Job.Telemetry.JobTelemetry.SourceName,
+            Sample = (ref System.Diagnostics.ActivityCreationOptions<System.Diagnostics.ActivityContext> _) => System.Diagnostics.ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = a =>
+            {
+                if (a.OperationName == "job.schedule.fire" && a.GetTagItem("job.schedule") is string schedule)
+                {
+                    fires[a.TraceId.ToString()] = schedule;
+                }
+            },
+        };
+        System.Diagnostics.ActivitySource.AddActivityListener(listener);
         var (clock, controller) = ClockHandle.Artificial(ArtificialClockConfig.ManualAt(s_monday));
         await using var harness = new JobsHarness(await db.CreateDatabaseAsync());
         var jobs = await harness.StartAsync(b => b.Clock(clock));
@@ -60,6 +74,10 @@ public sealed class ScheduleTests(DatabaseFixture db) : IClassFixture<DatabaseFi
                 Assert.Equal(tick.Tick, marker.ScheduledAt);
                 Assert.Equal(JobTerminalState.Completed, job.TerminalState);
                 Assert.Equal(name == "hourly" ? 1 : 6, job.Config<TestConfig>().Value);
+
+                // Traced: the job's runs join the trace of the fire that spawned it.
+                var traceParent = await ScalarAsync<string>(harness, $"SELECT trace_parent FROM jobs WHERE id = '{tick.JobId}'");
+                Assert.Equal(name, fires[traceParent.Split('-')[1]]);
             }
         }
 
