@@ -68,7 +68,16 @@ internal sealed partial class ScheduleTicker(JobRuntime runtime, ILogger logger)
                 var more = due.Count == DueBatch;
                 foreach (var schedule in due)
                 {
-                    more |= await FireAsync(schedule, ct).ConfigureAwait(false);
+                    try
+                    {
+                        more |= await FireAsync(schedule, ct).ConfigureAwait(false);
+                    }
+                    catch (Exception ex) when (ex is not OperationCanceledException && !TransientRetry.IsTransient(ex))
+                    {
+                        // This schedule's fault (not the database's): the others go on.
+                        _broken[schedule.Name] = DateTime.UtcNow + s_brokenBackoff;
+                        LogScheduleBroken(schedule.Name, s_brokenBackoff, ex);
+                    }
                 }
 
                 if (more || due.Count > 0)

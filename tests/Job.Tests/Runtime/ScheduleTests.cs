@@ -25,7 +25,7 @@ public sealed class ScheduleTests(DatabaseFixture db) : IClassFixture<DatabaseFi
         var fires = new ConcurrentDictionary<string, string>(); // trace id → schedule, of each job.schedule.fire span
         using var listener = new System.Diagnostics.ActivityListener
         {
-            ShouldListenTo = s => s.Name == Job.Telemetry.JobTelemetry.SourceName,
+            ShouldListenTo = s => s.Name == global::Job.Telemetry.JobTelemetry.SourceName,
             Sample = (ref System.Diagnostics.ActivityCreationOptions<System.Diagnostics.ActivityContext> _) => System.Diagnostics.ActivitySamplingResult.AllDataAndRecorded,
             ActivityStopped = a =>
             {
