@@ -47,7 +47,7 @@ namespace Job.Bench
     internal sealed class BenchRunner(BenchOptions options)
     {
         private static readonly IWorkload[] s_workloads =
-            [new ThroughputWorkload(), new LatencyWorkload(), new ScheduleWorkload(), new ScaleWorkload(), new CeilingWorkload(), new DeployedWorkload(), new TenantsWorkload(), new FirstSpawnWorkload()];
+            [new ThroughputWorkload(), new LatencyWorkload(), new ScheduleWorkload(), new ScaleWorkload(), new CeilingWorkload(), new DeployedWorkload(), new TenantsWorkload(), new FirstSpawnWorkload(), new LimitsWorkload()];
 
         public async Task<int> RunAsync(CancellationToken ct)
         {
@@ -138,6 +138,11 @@ namespace Job.Bench
             {
                 header["deployed: shapes (workers x max:min), jobs per run, latency samples"] = string.Join(", ", options.DeployedShapes) + "; " +
                     options.DeployedJobs.ToString("N0", CultureInfo.InvariantCulture) + "; " + options.DeployedLatencySamples.ToString(CultureInfo.InvariantCulture);
+            }
+
+            if (options.Workloads.Contains("limits"))
+            {
+                header["limits: runs per setting"] = options.LimitsRepeats.ToString(CultureInfo.InvariantCulture) + " (median reported), interleaved; in-process silos";
             }
 
             if (options.Workloads.Contains("tenants"))

@@ -33,20 +33,7 @@ public sealed class CrashWorkJob(ILocalSiloDetails silo) : IJobInitializer<Crash
                 await Task.Delay(duration, CancellationToken.None).ConfigureAwait(false);
             }
 
-            try
-            {
-                await using var update = currentJob.DataSource.CreateCommand(
-                    "UPDATE test_runs SET finished_at = now() WHERE job_id = @id AND attempt = @attempt AND silo = @silo AND finished_at IS NULL");
-                update.Parameters.AddWithValue("id", currentJob.Id.Value);
-                update.Parameters.AddWithValue("attempt", currentJob.Attempt);
-                update.Parameters.AddWithValue("silo", silo);
-                await update.ExecuteNonQueryAsync(CancellationToken.None).ConfigureAwait(false);
-            }
-            catch (NpgsqlException)
-            {
-                // Only a measurement; the database may be restarting.
-            }
-
+            await TestRuns.RecordEndAsync(currentJob, silo).ConfigureAwait(false);
             return JobCompletion.Complete();
         }
     }
@@ -105,6 +92,23 @@ internal static class TestRuns
         MinBackoff = TimeSpan.FromMilliseconds(200),
         MaxBackoff = TimeSpan.FromSeconds(2),
     };
+
+    // Stamps the end of this run (only a measurement: the database may be restarting).
+    public static async Task RecordEndAsync(CurrentJob currentJob, string silo)
+    {
+        try
+        {
+            await using var update = currentJob.DataSource.CreateCommand(
+                "UPDATE test_runs SET finished_at = now() WHERE job_id = @id AND attempt = @attempt AND silo = @silo AND finished_at IS NULL");
+            update.Parameters.AddWithValue("id", currentJob.Id.Value);
+            update.Parameters.AddWithValue("attempt", currentJob.Attempt);
+            update.Parameters.AddWithValue("silo", silo);
+            await update.ExecuteNonQueryAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (NpgsqlException)
+        {
+        }
+    }
 
     // One row per execution, written first in its own statement, so a run killed later still counts.
     public static async Task RecordStartAsync(CurrentJob currentJob, string silo)

@@ -9,9 +9,10 @@ using Orleans.Configuration;
 // A small silo for crash tests, run as its own process (`dotnet Job.TestSilo.dll`). Everything
 // comes from environment variables so the test needs no command line; it prints
 // "READY <siloAddress>" once the silo is active. Orleans membership timing stays at its defaults
-// unless JOB_TEST_MEMBERSHIP_* variables say otherwise. JOB_TEST_ENTRY=facade starts it through the
-// crate-style facade instead (Jobs.InitAsync with no endpoint: see FacadeSilo), JOB_TEST_ENTRY=silo
-// through Job.Silo's command line (see SiloProgramEntry).
+// unless JOB_TEST_MEMBERSHIP_* variables say otherwise; JOB_TEST_SCHEDULES=1 declares recurring
+// schedules (TestSchedules). JOB_TEST_ENTRY=facade starts it through the crate-style facade instead
+// (Jobs.InitAsync with no endpoint: see FacadeSilo), JOB_TEST_ENTRY=silo through Job.Silo's command
+// line (see SiloProgramEntry).
 var settings = TestSiloSettings.FromEnvironment();
 if (settings.Entry == TestSiloSettings.FacadeEntry)
 {
@@ -48,6 +49,13 @@ builder.Services.AddJobInitializer<CrashWorkJob>();
 builder.Services.AddJobInitializer<CrashBlockJob>();
 builder.Services.AddJobInitializer<CrashDieJob>();
 builder.Services.AddJobInitializer<CrashFailJob>();
+builder.Services.AddJobInitializer<CrashLimitedJob>(limits => limits.MaxRunning = CrashLimitedJob.MaxRunning);
+builder.Services.AddJobInitializer<CrashRatedJob>(); // its rate limit comes from CrashRatedJob.Limits
+if (settings.Schedules)
+{
+    builder.Services.AddRecurringJob(TestSchedules.EveryTwoSeconds);
+    builder.Services.AddRecurringJob(TestSchedules.QueuedEveryThreeSeconds);
+}
 
 using var host = builder.Build();
 await host.StartAsync().ConfigureAwait(false);

@@ -27,6 +27,8 @@ internal sealed record TestSiloSettings
     public int? NumMissedProbesLimit { get; init; }
     public TimeSpan? IAmAliveTablePublishTimeout { get; init; }
     public bool DefaultLogging { get; init; }
+    /// <summary><c>JOB_TEST_SCHEDULES=1</c>: declare the recurring schedules of <see cref="TestSchedules"/>.</summary>
+    public bool Schedules { get; init; }
 
     public static TestSiloSettings FromEnvironment()
     {
@@ -34,6 +36,7 @@ internal sealed record TestSiloSettings
         return new TestSiloSettings
         {
             DefaultLogging = Environment.GetEnvironmentVariable("JOB_TEST_DEFAULT_LOGGING") == "1",
+            Schedules = Environment.GetEnvironmentVariable("JOB_TEST_SCHEDULES") == "1",
             Entry = Environment.GetEnvironmentVariable("JOB_TEST_ENTRY") switch
             {
                 null or "" or "host" => "host",

@@ -35,6 +35,7 @@ public sealed class JobClient : IAsyncDisposable
         _logger = logger;
         _awaiter = new JobAwaiter(context, waiters);
         FlowControl = new JobFlowControl(context);
+        Schedules = new JobSchedules(context);
     }
 
     /// <summary>Creates a client of its own (with its own pool unless given the application's data source).</summary>
@@ -63,6 +64,9 @@ public sealed class JobClient : IAsyncDisposable
 
     /// <summary>Cluster-wide flow control: pause and resume types, concurrency and rate limits, serial queue limits.</summary>
     public JobFlowControl FlowControl { get; }
+
+    /// <summary>Recurring schedules: create, change, pause, resume, remove them at run time; see their ticks.</summary>
+    public JobSchedules Schedules { get; }
 
     /// <summary>A spawner for jobs of <paramref name="jobType"/> with configs of <typeparamref name="TConfig"/>
     /// (cheap: make one per call or keep one). The workers that run the type must read the same config type.</summary>

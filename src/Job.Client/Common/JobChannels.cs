@@ -17,4 +17,7 @@ internal static class JobChannels
 
     /// <summary>A type's settings changed: pause, limits (payload: the type).</summary>
     public const string Settings = "job_settings";
+
+    /// <summary>A recurring schedule was created, changed, paused, resumed or removed (payload: its name).</summary>
+    public const string Schedules = "job_schedules";
 }

@@ -8,7 +8,9 @@ namespace Job;
 /// jobs run at once or start per period, and let a serial queue run more than one job at a time. The
 /// settings live in the database and are enforced where jobs are claimed, so restarts, rescues and a
 /// killed silo never exceed them; every silo hears a change at once (a notification) and applies it
-/// on its next claim. Each call is one transaction. Get it from <see cref="JobClient.FlowControl"/>,
+/// on its next claim. Each call is one transaction. Limits can also be declared in code
+/// (<see cref="JobTypeLimits"/>): the latest change wins, and a restart with an unchanged
+/// declaration leaves a change made here alone; <see cref="ResetAsync"/> goes back to the code's. Get it from <see cref="JobClient.FlowControl"/>,
 /// from DI (<c>AddJobClient</c> and <c>AddJobs</c> register it), or from <c>Jobs.FlowControl</c>.
 /// </summary>
 public sealed class JobFlowControl
@@ -52,6 +54,18 @@ public sealed class JobFlowControl
     /// with a full bucket.</summary>
     public Task<JobTypeSettings> SetRateLimitAsync(JobType jobType, JobRateLimit? rateLimit, string? changedBy = null, CancellationToken cancellationToken = default) =>
         SetAsync(jobType, new FlowControlStore.Change(SetRate: true, Rate: rateLimit), changedBy, cancellationToken);
+
+    /// <summary>Undoes run-time limit changes: the type's concurrency and rate limits become those its code
+    /// declares again (<see cref="JobTypeLimits"/>; none when it declares none). A pause stays.</summary>
+    public Task<JobTypeSettings> ResetAsync(JobType jobType, string? changedBy = null, CancellationToken cancellationToken = default)
+    {
+        if (changedBy is { Length: > 256 })
+        {
+            throw new ArgumentException("Who changed the settings is at most 256 characters.", nameof(changedBy));
+        }
+
+        return _store.ResetAsync(jobType, changedBy ?? "reset", cancellationToken);
+    }
 
     /// <summary>The type's settings; a type nobody set anything for has none (null).</summary>
     public async Task<JobTypeSettings?> GetAsync(JobType jobType, CancellationToken cancellationToken = default)

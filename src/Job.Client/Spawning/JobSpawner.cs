@@ -37,6 +37,18 @@ public sealed class JobSpawner<TConfig>
     public Task<Job> SpawnAsync(NpgsqlTransaction transaction, JobId id, TConfig config, CancellationToken cancellationToken = default) =>
         SpawnOneAsync(Required(transaction), new JobSpec<TConfig>(id, config), cancellationToken);
 
+    /// <summary>Spawns one job with every option of <see cref="JobSpec{TConfig}"/>: due time, serial queue
+    /// and <see cref="JobSpec{TConfig}.Priority"/> (higher runs first among the type's due jobs; one claim
+    /// slot in ten still goes to the longest-waiting job, so a low priority waits longer, never forever).</summary>
+    /// <exception cref="DuplicateJobIdException">The id is taken; nothing was written.</exception>
+    /// <exception cref="InvalidJobConfigException">The config serializes larger than the limit.</exception>
+    public Task<Job> SpawnAsync(JobSpec<TConfig> spec, CancellationToken cancellationToken = default) =>
+        SpawnOneAsync(null, spec ?? throw new ArgumentNullException(nameof(spec)), cancellationToken);
+
+    /// <summary>As <see cref="SpawnAsync(JobSpec{TConfig}, CancellationToken)"/>, inside <paramref name="transaction"/>.</summary>
+    public Task<Job> SpawnAsync(NpgsqlTransaction transaction, JobSpec<TConfig> spec, CancellationToken cancellationToken = default) =>
+        SpawnOneAsync(Required(transaction), spec ?? throw new ArgumentNullException(nameof(spec)), cancellationToken);
+
     /// <summary>Spawns a job due at <paramref name="scheduleAt"/> (application clock; a past time means now).</summary>
     public Task<Job> SpawnAtAsync(JobId id, TConfig config, DateTimeOffset scheduleAt, CancellationToken cancellationToken = default) =>
         SpawnOneAsync(null, new JobSpec<TConfig>(id, config) { ScheduleAt = scheduleAt }, cancellationToken);
@@ -79,11 +91,25 @@ public sealed class JobSpawner<TConfig>
     public Task<bool> SpawnUniqueAsync(NpgsqlTransaction transaction, JobId id, TConfig config, CancellationToken cancellationToken = default) =>
         SpawnUniqueCoreAsync(Required(transaction), id, config, cancellationToken);
 
-    private async Task<bool> SpawnUniqueCoreAsync(NpgsqlTransaction? transaction, JobId id, TConfig config, CancellationToken ct)
+    /// <summary>As <see cref="SpawnUniqueAsync(JobId, TConfig, CancellationToken)"/>, with every option of
+    /// <see cref="JobSpec{TConfig}"/> (due time, serial queue, priority).</summary>
+    /// <returns>True when this call created the job; false when one already exists.</returns>
+    public Task<bool> SpawnUniqueAsync(JobSpec<TConfig> spec, CancellationToken cancellationToken = default) =>
+        SpawnUniqueCoreAsync(null, spec ?? throw new ArgumentNullException(nameof(spec)), cancellationToken);
+
+    /// <summary>As <see cref="SpawnUniqueAsync(JobSpec{TConfig}, CancellationToken)"/>, inside <paramref name="transaction"/>.</summary>
+    public Task<bool> SpawnUniqueAsync(NpgsqlTransaction transaction, JobSpec<TConfig> spec, CancellationToken cancellationToken = default) =>
+        SpawnUniqueCoreAsync(Required(transaction), spec ?? throw new ArgumentNullException(nameof(spec)), cancellationToken);
+
+    private Task<bool> SpawnUniqueCoreAsync(NpgsqlTransaction? transaction, JobId id, TConfig config, CancellationToken ct) =>
+        SpawnUniqueCoreAsync(transaction, new JobSpec<TConfig>(id, config), ct);
+
+    private async Task<bool> SpawnUniqueCoreAsync(NpgsqlTransaction? transaction, JobSpec<TConfig> spec, CancellationToken ct)
     {
         var now = _context.Clock.Now;
         using var activity = JobTelemetry.StartSpawn(JobType.Name, 1, unique: true);
-        var created = await _context.Spawns.InsertAsync(JobType, [new NewJob(id, Serialize(config), now, null)], unique: true,
+        var row = new NewJob(spec.Id, Serialize(spec.Config), spec.ScheduleAt ?? now, ValidQueueId(spec.QueueId), spec.Priority);
+        var created = await _context.Spawns.InsertAsync(JobType, [row], unique: true,
             JobTelemetry.CurrentTraceParent(), now, transaction, ct).ConfigureAwait(false);
         if (created)
         {

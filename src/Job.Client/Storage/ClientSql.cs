@@ -1,6 +1,6 @@
 namespace Job.Storage;
 
-/// <summary>The statements the client side runs (spawn, read, cancel, flow control), embedded from <c>Storage/Sql</c>.</summary>
+/// <summary>The statements the client side runs (spawn, read, cancel, flow control, schedules), embedded from <c>Storage/Sql</c>.</summary>
 internal static class ClientSql
 {
     public static readonly SqlStatement Spawn = Load("spawn");
@@ -15,6 +15,19 @@ internal static class ClientSql
     public static readonly SqlStatement QueueLimitClear = Load("queue_limit_clear");
     public static readonly SqlStatement QueueRebalance = Load("queue_rebalance");
     public static readonly SqlStatement QueueLimit = Load("queue_limit");
+    public static readonly SqlStatement TypeDeclarations = Load("type_declarations");
+    public static readonly SqlStatement TypeDeclare = Load("type_declare");
+    public static readonly SqlStatement TypeReset = Load("type_reset");
+    public static readonly SqlStatement ScheduleSet = Load("schedule_set");
+    public static readonly SqlStatement ScheduleRead = Load("schedule_read");
+    public static readonly SqlStatement ScheduleReadAny = Load("schedule_read_any");
+    public static readonly SqlStatement SchedulePause = Load("schedule_pause");
+    public static readonly SqlStatement ScheduleResume = Load("schedule_resume");
+    public static readonly SqlStatement ScheduleReset = Load("schedule_reset");
+    public static readonly SqlStatement ScheduleRemove = Load("schedule_remove");
+    public static readonly SqlStatement ScheduleTicks = Load("schedule_ticks");
+    public static readonly SqlStatement ScheduleDeclare = Load("schedule_declare");
+    public static readonly SqlStatement ScheduleUndeclared = Load("schedule_undeclared");
 
     private static SqlStatement Load(string name) => SqlStatement.Load(typeof(ClientSql).Assembly, "Job.Client.Sql.", name);
 }

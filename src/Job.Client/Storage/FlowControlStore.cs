@@ -59,6 +59,37 @@ internal sealed class FlowControlStore(JobDatabase database)
         return await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false) is int limit ? limit : 1;
     }
 
+    /// <summary>Puts a type's limits back to its declaration in code (none when nothing is declared).</summary>
+    public async Task<JobTypeSettings> ResetAsync(JobType type, string? by, CancellationToken ct)
+    {
+        await using var cmd = database.Command(ClientSql.TypeReset)
+            .With("type", type.Name, NpgsqlDbType.Varchar)
+            .With("by", by, NpgsqlDbType.Text);
+        return (await cmd.ReadAllAsync(Read, ct).ConfigureAwait(false))[0];
+    }
+
+    /// <summary>The hashes of the limits last declared in code for <paramref name="types"/>.</summary>
+    public async Task<Dictionary<string, string>> DeclaredHashesAsync(IReadOnlyCollection<string> types, CancellationToken ct)
+    {
+        await using var cmd = database.Command(ClientSql.TypeDeclarations)
+            .With("types", types.ToArray(), NpgsqlDbType.Array | NpgsqlDbType.Varchar);
+        var rows = await cmd.ReadAllAsync(r => (r.GetString(0), r.GetString(1)), ct).ConfigureAwait(false);
+        return rows.ToDictionary(r => r.Item1, r => r.Item2, StringComparer.Ordinal);
+    }
+
+    /// <summary>Applies a type's limits declared in code (null: none declared); returns applied, cleared or unchanged.</summary>
+    public async Task<string> DeclareAsync(JobType type, JobTypeLimits? limits, CancellationToken ct)
+    {
+        var declared = limits is { IsEmpty: false } ? limits : null;
+        await using var cmd = database.Command(ClientSql.TypeDeclare)
+            .With("type", type.Name, NpgsqlDbType.Varchar)
+            .With("max_running", declared?.MaxRunning, NpgsqlDbType.Integer)
+            .With("rate_limit", declared?.RateLimit?.Starts, NpgsqlDbType.Integer)
+            .With("rate_period", declared?.RateLimit?.Period, NpgsqlDbType.Interval)
+            .With("hash", declared?.Hash(), NpgsqlDbType.Varchar);
+        return (string)(await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false))!;
+    }
+
     private static JobTypeSettings Read(NpgsqlDataReader r) => new(
         new JobType(r.GetString(0)),
         r.GetBoolean(1),

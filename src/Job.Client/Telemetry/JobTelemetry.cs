@@ -56,6 +56,8 @@ public static class JobTelemetry
         tags: null, advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = s_secondsBuckets });
     internal static readonly Counter<long> StaleWrites = Meter.CreateCounter<long>("job.stale_writes", "{write}", "Writes refused because the claim was no longer current (fencing).");
     internal static readonly Counter<long> Pruned = Meter.CreateCounter<long>("job.pruned", "{job}", "Finished jobs deleted with their history after the retention.");
+    internal static readonly Counter<long> ScheduleTicks = Meter.CreateCounter<long>("job.schedule.ticks", "{tick}", "Ticks of recurring schedules, by schedule and outcome (spawned, skipped: the previous tick's job had not ended, missed: dropped by the misfire policy).");
+    internal const string TagSchedule = "job.schedule";
     internal static readonly Counter<long> Rescued = Meter.CreateCounter<long>("job.rescued", "{job}", "Running jobs put back, by type and reason: silo_lost (their silo was declared dead) or job_lost (their heartbeat stopped).");
 
     static JobTelemetry()
@@ -120,6 +122,16 @@ public static class JobTelemetry
         activity?.SetTag(TagJobType, jobType);
         activity?.SetTag("job.count", count);
         activity?.SetTag("job.unique", unique);
+        return activity;
+    }
+
+    /// <summary>A schedule's ticks being fired: the parent of their jobs' runs.</summary>
+    internal static Activity? StartScheduleFire(string schedule, string jobType, int ticks)
+    {
+        var activity = Source.StartActivity("job.schedule.fire", ActivityKind.Producer);
+        activity?.SetTag(TagSchedule, schedule);
+        activity?.SetTag(TagJobType, jobType);
+        activity?.SetTag("job.schedule.ticks", ticks);
         return activity;
     }
 

@@ -14,6 +14,15 @@ public interface IJobInitializer<TConfig>
     RetrySettings RetryOnErrorSettings => RetrySettings.Default;
 
     /// <summary>
+    /// The type's cluster-wide limits, declared in code: at most so many of its jobs running, or
+    /// starting per period, across every silo (enforced by the database where jobs are claimed, so
+    /// restarts, rescues and a killed silo never exceed them). Applied when a silo starts; the latest
+    /// change wins, so a run-time change (<see cref="JobFlowControl"/>) survives restarts with the same
+    /// declaration and a deploy that changes it applies. Default: none.
+    /// </summary>
+    JobTypeLimits? Limits => null;
+
+    /// <summary>
     /// Builds the runner for one run of <paramref name="job"/>. Called for every run (each claim),
     /// so a changed config or code path takes effect on the next run. Throwing is a failed attempt.
     /// </summary>

@@ -8,7 +8,8 @@ internal sealed class JobInitializerRegistration(Action<IServiceProvider, JobReg
 {
     public void Register(IServiceProvider services, JobRegistry registry) => register(services, registry);
 
-    public static JobInitializerRegistration For<TInitializer, TConfig>()
+    /// <param name="limits">Limits declared at registration; null: those of the initializer (<see cref="IJobInitializer{TConfig}.Limits"/>).</param>
+    public static JobInitializerRegistration For<TInitializer, TConfig>(JobTypeLimits? limits = null)
         where TInitializer : class, IJobInitializer<TConfig> =>
         new((services, registry) =>
         {
@@ -16,5 +17,6 @@ internal sealed class JobInitializerRegistration(Action<IServiceProvider, JobReg
             var spawners = services.GetRequiredService<JobSpawnerFactory>();
             var type = initializer.JobType;
             registry.Add(new RegisteredJobType<TConfig>(initializer, () => spawners.Create<TConfig>(type)));
+            services.GetRequiredService<JobDeclarations>().DeclareLimits(type, limits ?? initializer.Limits);
         });
 }

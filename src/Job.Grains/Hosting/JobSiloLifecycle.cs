@@ -17,6 +17,7 @@ namespace Job.Hosting;
 /// <summary>
 /// Ties the runtime to the silo's lifecycle. Before the silo joins: migrations (the Orleans tables
 /// included) and the one-cluster-per-database check. Once it is active: the notification listener,
+/// the declarations in code (schedules, limits: <see cref="JobDeclarations"/>, before any claim),
 /// the claim heartbeat, the membership watcher (which also keeps the cluster's leader active) and,
 /// unless the crate-style facade starts it later, the dispatcher. At stop, before the silo stops
 /// serving: the dispatcher stops claiming (the claim in progress completes), the runs are told and
@@ -35,6 +36,7 @@ internal sealed partial class JobSiloLifecycle(
     QueueDepthGauge depth,
     ClaimLedger ledger,
     JobRegistry registry,
+    JobDeclarations declarations,
     ILocalSiloDetails silo,
     IOptions<ClusterOptions> cluster,
     ILogger<JobSiloLifecycle> logger) : ILifecycleParticipant<ISiloLifecycle>
@@ -109,7 +111,7 @@ internal sealed partial class JobSiloLifecycle(
         await guard.CheckAsync(ct).ConfigureAwait(false);
     }
 
-    private Task StartAsync(CancellationToken ct)
+    private async Task StartAsync(CancellationToken ct)
     {
         var siloName = silo.SiloAddress.ToParsableString();
         _running = JobTelemetry.ObserveRunning(() => [new Measurement<long>(ledger.Executing, new KeyValuePair<string, object?>(JobTelemetry.TagSilo, siloName))]);
@@ -123,10 +125,9 @@ internal sealed partial class JobSiloLifecycle(
 
         if (runtime.Options.StartPollingWithSilo)
         {
+            await declarations.ApplyAsync(registry, ct).ConfigureAwait(false);
             StartPolling();
         }
-
-        return Task.CompletedTask;
     }
 
     private async Task ShutdownCoreAsync()

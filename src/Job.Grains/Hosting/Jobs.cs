@@ -19,6 +19,7 @@ public sealed partial class Jobs : IAsyncDisposable
     private readonly JobRegistry _registry;
     private readonly Hosting.JobSiloLifecycle _lifecycle;
     private readonly Hosting.JobSpawnerFactory _spawners;
+    private readonly Hosting.JobDeclarations _declarations;
     private readonly Lock _gate = new();
     private Task? _shutdown;
 
@@ -30,6 +31,7 @@ public sealed partial class Jobs : IAsyncDisposable
         _registry = services.GetRequiredService<JobRegistry>();
         _lifecycle = services.GetRequiredService<Hosting.JobSiloLifecycle>();
         _spawners = services.GetRequiredService<Hosting.JobSpawnerFactory>();
+        _declarations = services.GetRequiredService<Hosting.JobDeclarations>();
         GrainFactory = services.GetRequiredService<IGrainFactory>();
         Client = services.GetRequiredService<JobClient>();
     }
@@ -45,6 +47,9 @@ public sealed partial class Jobs : IAsyncDisposable
 
     /// <summary>Cluster-wide flow control: pause and resume types, concurrency and rate limits, serial queue limits.</summary>
     public JobFlowControl FlowControl => Client.FlowControl;
+
+    /// <summary>Recurring schedules at run time: create, change, pause, resume, remove; see their ticks.</summary>
+    public JobSchedules Schedules => Client.Schedules;
 
     /// <summary>The silo's services (advanced use: logging, Orleans management).</summary>
     public IServiceProvider Services => _host.Services;
@@ -116,23 +121,48 @@ public sealed partial class Jobs : IAsyncDisposable
         logging.AddFilter("Microsoft", LogLevel.Warning);
     }
 
-    /// <summary>Registers a job type and returns its spawner.</summary>
+    /// <summary>Registers a job type and returns its spawner. The type's cluster-wide limits declared in
+    /// code (<see cref="IJobInitializer{TConfig}.Limits"/>) are applied in <see cref="StartPollAsync"/>.</summary>
     /// <exception cref="InvalidOperationException">Polling has started, or the type is already registered.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A declared limit is out of range.</exception>
     public JobSpawner<TConfig> AddInitializer<TConfig>(IJobInitializer<TConfig> initializer)
     {
         ArgumentNullException.ThrowIfNull(initializer);
         var type = initializer.JobType;
+        var limits = initializer.Limits;
+        limits?.Validate(type);
         _registry.Add(new RegisteredJobType<TConfig>(initializer, () => _spawners.Create<TConfig>(type)));
+        _declarations.DeclareLimits(type, limits);
         return _spawners.Create<TConfig>(type);
     }
 
-    /// <summary>Starts claiming and running the registered types. Once only.</summary>
-    /// <exception cref="InvalidOperationException">Already started, or shut down.</exception>
-    public Task StartPollAsync(CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Declares a recurring schedule in code (the crate had none: a job rescheduled itself). Every tick
+    /// of its cron expression spawns one job of its type, exactly once across the cluster. Written in
+    /// <see cref="StartPollAsync"/>: the latest change wins, so a restart with the same declaration leaves
+    /// a run-time change (<see cref="Schedules"/>) alone and a changed declaration applies. Register the
+    /// job type here too.
+    /// </summary>
+    /// <exception cref="InvalidCronExpressionException">Cronos cannot read the expression, or it never fires.</exception>
+    /// <exception cref="UnknownTimeZoneException">The time zone is unknown on this machine.</exception>
+    /// <exception cref="InvalidJobScheduleException">Another field is invalid.</exception>
+    /// <exception cref="InvalidOperationException">Polling has started.</exception>
+    public void AddRecurring<TConfig>(JobScheduleSpec<TConfig> spec) => _declarations.AddSchedule(Hosting.ScheduleDeclaration.For(spec));
+
+    /// <summary>Retires a schedule an earlier version declared in code: removed in <see cref="StartPollAsync"/>.</summary>
+    /// <exception cref="InvalidJobScheduleException">Not a valid schedule name.</exception>
+    /// <exception cref="InvalidOperationException">Polling has started.</exception>
+    public void RetireRecurring(string name) => _declarations.Retire(name);
+
+    /// <summary>Applies the declarations in code (schedules, limits), then starts claiming and running
+    /// the registered types. Once only.</summary>
+    /// <exception cref="InvalidOperationException">Already started, or shut down; or a schedule names a
+    /// type not registered here.</exception>
+    public async Task StartPollAsync(CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
+        await _declarations.ApplyAsync(_registry, cancellationToken).ConfigureAwait(false);
         _lifecycle.StartPolling();
-        return Task.CompletedTask;
     }
 
     /// <summary>Reads a job with its history.</summary>

@@ -22,7 +22,34 @@ public static class JobsServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(services);
         var config = ConfigTypeOf(typeof(TInitializer));
         services.TryAddSingleton<TInitializer>();
-        s_addCore.MakeGenericMethod(typeof(TInitializer), config).Invoke(null, [services]);
+        s_addCore.MakeGenericMethod(typeof(TInitializer), config).Invoke(null, [services, null]);
+        return services;
+    }
+
+    /// <summary>
+    /// As <see cref="AddJobInitializer{TInitializer}(IServiceCollection)"/>, declaring the type's
+    /// cluster-wide limits in code (they replace the initializer's own <see cref="IJobInitializer{TConfig}.Limits"/>).
+    /// Applied when a silo starts: the latest change wins, so a run-time change through
+    /// <see cref="JobFlowControl"/> survives restarts until a deploy changes this declaration.
+    /// </summary>
+    /// <example><code>
+    /// services.AddJobInitializer&lt;EmailJob&gt;(limits =&gt;
+    /// {
+    ///     limits.MaxRunning = 5;                                          // at most 5 running in the cluster
+    ///     limits.RateLimit = new JobRateLimit(100, TimeSpan.FromMinutes(1)); // at most 100 starts a minute
+    /// });
+    /// </code></example>
+    /// <exception cref="ArgumentOutOfRangeException">A limit is out of range (checked when the silo's registry is built).</exception>
+    public static IServiceCollection AddJobInitializer<TInitializer>(this IServiceCollection services, Action<JobTypeLimits> limits)
+        where TInitializer : class
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(limits);
+        var declared = new JobTypeLimits();
+        limits(declared);
+        var config = ConfigTypeOf(typeof(TInitializer));
+        services.TryAddSingleton<TInitializer>();
+        s_addCore.MakeGenericMethod(typeof(TInitializer), config).Invoke(null, [services, declared]);
         return services;
     }
 
@@ -34,14 +61,14 @@ public static class JobsServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(initializer);
         var config = ConfigTypeOf(typeof(TInitializer));
         services.AddSingleton(initializer);
-        s_addCore.MakeGenericMethod(typeof(TInitializer), config).Invoke(null, [services]);
+        s_addCore.MakeGenericMethod(typeof(TInitializer), config).Invoke(null, [services, null]);
         return services;
     }
 
-    private static void AddCore<TInitializer, TConfig>(IServiceCollection services)
+    private static void AddCore<TInitializer, TConfig>(IServiceCollection services, JobTypeLimits? limits)
         where TInitializer : class, IJobInitializer<TConfig>
     {
-        services.AddSingleton(JobInitializerRegistration.For<TInitializer, TConfig>());
+        services.AddSingleton(JobInitializerRegistration.For<TInitializer, TConfig>(limits));
         services.AddSingleton(sp => sp.GetRequiredService<JobSpawnerFactory>().Create<TConfig>(sp.GetRequiredService<TInitializer>().JobType));
     }
 

@@ -21,6 +21,7 @@ internal sealed partial class ClusterMaintenance(JobRuntime runtime, string? clu
     private const int PruneBatchesPerPass = 50;
 
     private readonly Dictionary<string, DateTime> _reported = new(StringComparer.Ordinal);
+    private readonly Storage.ScheduleTickStore _ticks = new(runtime.Database);
 
     /// <summary>How often the leader runs a pass: twice per lost interval, and at least every 30 s so a
     /// late claim of a dead silo waits no longer.</summary>
@@ -88,6 +89,16 @@ internal sealed partial class ClusterMaintenance(JobRuntime runtime, string? clu
         {
             JobTelemetry.Pruned.Add(total);
             LogPruned(total, before);
+        }
+
+        // The records of recurring schedules' ticks go with the history (their key only guards ticks
+        // the schedules have long moved past).
+        for (var i = 0; i < PruneBatchesPerPass; i++)
+        {
+            if (await _ticks.PruneAsync(before, PruneBatch, ct).ConfigureAwait(false) < PruneBatch)
+            {
+                break;
+            }
         }
     }
 

@@ -9,7 +9,7 @@ namespace Job.Maintenance;
 /// <summary>
 /// The cluster's leader: one activation in the cluster, which runs the work that must happen once,
 /// whatever silos start or die: the scheduler (<see cref="JobScheduler"/>: scheduled jobs become
-/// pending when due) and the housekeeping (<see cref="ClusterMaintenance"/>). Its one durable Orleans
+/// pending when due), the recurring schedules' ticker (<see cref="ScheduleTicker"/>) and the housekeeping (<see cref="ClusterMaintenance"/>). Its one durable Orleans
 /// reminder reactivates it on a live silo when its silo dies, and every silo's membership watcher
 /// makes sure it is active as soon as a silo is declared dead, so the scheduler moves within seconds
 /// rather than at the reminder's next tick. Nothing per job or per type is kept: idle types cost
@@ -28,6 +28,8 @@ internal sealed partial class JobLeaderGrain(
 
     private JobScheduler? _scheduler;
     private IDisposable? _schedulerSubscription;
+    private ScheduleTicker? _ticker;
+    private IDisposable? _tickerSubscription;
     private ClusterMaintenance? _maintenance;
     private IGrainTimer? _timer;
     private bool _reminderRegistered;
@@ -38,6 +40,10 @@ internal sealed partial class JobLeaderGrain(
         _schedulerSubscription = notifications.AttachScheduler(scheduler.Changed);
         _scheduler = scheduler;
         scheduler.Start();
+        var ticker = new ScheduleTicker(runtime, logger);
+        _tickerSubscription = notifications.AttachTicker(ticker.Changed);
+        _ticker = ticker;
+        ticker.Start();
         _maintenance = new ClusterMaintenance(runtime, runtime.Options.UsePostgresClustering ? cluster.Value.ClusterId : null, logger);
         var period = ClusterMaintenance.Interval(runtime.Options);
         _timer = this.RegisterGrainTimer(ct => _maintenance.RunAsync(ct), new GrainTimerCreationOptions(period, period) { Interleave = true });
@@ -49,9 +55,15 @@ internal sealed partial class JobLeaderGrain(
     {
         _timer?.Dispose();
         _schedulerSubscription?.Dispose();
+        _tickerSubscription?.Dispose();
         if (_scheduler is { } scheduler)
         {
             await scheduler.DisposeAsync();
+        }
+
+        if (_ticker is { } ticker)
+        {
+            await ticker.DisposeAsync();
         }
     }
 
@@ -68,6 +80,7 @@ internal sealed partial class JobLeaderGrain(
     {
         _reminderRegistered = true;
         _scheduler?.Changed(null); // a backstop for a lost notification: look at the next due time again
+        _ticker?.Changed();
         return Task.CompletedTask;
     }
 

@@ -15,9 +15,10 @@ namespace Job.Notifications;
 internal sealed class JobNotifications(JobProducer producer, JobExecutor executor, JobCompletionWaiters waiters)
 {
     private Action<DateTimeOffset?>? _scheduler;
+    private Action? _ticker;
 
     /// <summary>The channels a silo listens on.</summary>
-    public static readonly string[] Channels = [JobChannels.Ready, JobChannels.Scheduled, JobChannels.Terminal, JobChannels.Cancel, JobChannels.Settings];
+    public static readonly string[] Channels = [JobChannels.Ready, JobChannels.Scheduled, JobChannels.Terminal, JobChannels.Cancel, JobChannels.Settings, JobChannels.Schedules];
 
     /// <summary>The cluster's scheduler, while the leader runs on this silo, takes the times jobs were
     /// scheduled for (null: unknown, look again) until the returned handle is disposed.</summary>
@@ -25,6 +26,14 @@ internal sealed class JobNotifications(JobProducer producer, JobExecutor executo
     {
         Volatile.Write(ref _scheduler, onScheduled);
         return new Detach(() => Interlocked.CompareExchange(ref _scheduler, null, onScheduled));
+    }
+
+    /// <summary>The cluster's schedule ticker, while the leader runs on this silo, is told of every
+    /// change to a recurring schedule until the returned handle is disposed.</summary>
+    public IDisposable AttachTicker(Action onChanged)
+    {
+        Volatile.Write(ref _ticker, onChanged);
+        return new Detach(() => Interlocked.CompareExchange(ref _ticker, null, onChanged));
     }
 
     public void Route(string channel, string? payload)
@@ -37,6 +46,9 @@ internal sealed class JobNotifications(JobProducer producer, JobExecutor executo
                 break;
             case JobChannels.Scheduled:
                 Volatile.Read(ref _scheduler)?.Invoke(ParseMicros(payload));
+                break;
+            case JobChannels.Schedules:
+                Volatile.Read(ref _ticker)?.Invoke();
                 break;
             case JobChannels.Terminal:
                 waiters.Notify(payload);
@@ -56,6 +68,7 @@ internal sealed class JobNotifications(JobProducer producer, JobExecutor executo
     {
         producer.OnReady(null);
         Volatile.Read(ref _scheduler)?.Invoke(null);
+        Volatile.Read(ref _ticker)?.Invoke();
         waiters.NotifyAll();
     }
 

@@ -16,6 +16,10 @@ internal static class RuntimeSql
     public static readonly SqlStatement Prune = Load("prune");
     public static readonly SqlStatement ForeignClusters = Load("foreign_clusters");
     public static readonly SqlStatement QueueDepth = Load("queue_depth");
+    public static readonly SqlStatement ScheduleDue = Load("schedule_due");
+    public static readonly SqlStatement ScheduleNext = Load("schedule_next");
+    public static readonly SqlStatement ScheduleFire = Load("schedule_fire");
+    public static readonly SqlStatement ScheduleTicksPrune = Load("schedule_ticks_prune");
 
     private static SqlStatement Load(string name) => SqlStatement.Load(typeof(RuntimeSql).Assembly, "Job.Sql.", name);
 }

@@ -44,6 +44,9 @@ public static class JobEventTypes
     public const string SiloLost = "silo_lost";
     /// <summary>The job's heartbeat stopped; it went back to pending.</summary>
     public const string JobLost = "job_lost";
+    /// <summary>The job was spawned by a tick of a recurring schedule: <see cref="JobEvent.Reason"/> is the
+    /// schedule's name, <see cref="JobEvent.ScheduledAt"/> the tick.</summary>
+    public const string ScheduleTick = "schedule_tick";
     /// <summary>Terminal: success.</summary>
     public const string JobCompleted = "job_completed";
     /// <summary>Terminal: attempts exhausted.</summary>

@@ -1,0 +1,4 @@
+-- One schedule by name, removed or not (a reset can bring a removed one back).
+SELECT s.name, s.job_type, s.cron, s.time_zone, s.config::text, s.priority, s.misfire, s.misfire_limit, s.misfire_threshold, s.overlap, s.paused, s.next_tick, s.last_tick, s.last_job_id, s.defined_by, s.declared::text, s.created_at, s.updated_at, s.updated_by, s.version, s.removed
+FROM {schema}.job_schedules s
+WHERE s.name = @name

@@ -1,0 +1,14 @@
+-- Removes a schedule: deleted when it was created at run time; kept as removed when it is declared
+-- in code, so that an unchanged declaration does not bring it back at the next start (a changed one
+-- does). Returns how many were removed (0: none by that name).
+WITH tombstoned AS (
+    UPDATE {schema}.job_schedules s
+    SET removed = true, paused = false, version = s.version + 1, updated_at = now(), updated_by = @by
+    WHERE s.name = @name AND NOT s.removed AND s.declared IS NOT NULL
+    RETURNING s.name
+), deleted AS (
+    DELETE FROM {schema}.job_schedules s WHERE s.name = @name AND s.declared IS NULL
+    RETURNING s.name
+)
+SELECT count(pg_notify('job_schedules', r.name))::integer
+FROM (SELECT name FROM tombstoned UNION ALL SELECT name FROM deleted) AS r

@@ -1,0 +1,12 @@
+-- Resumes a schedule read at @version: ticks that passed while it was paused are not run, so a next
+-- tick in the past moves to @next_tick (the first after now). No row: it changed since it was read.
+WITH written AS (
+    UPDATE {schema}.job_schedules s
+    SET paused = false,
+        next_tick = CASE WHEN s.next_tick IS NULL OR s.next_tick < @now THEN @next_tick ELSE s.next_tick END,
+        version = s.version + 1, updated_at = now(), updated_by = @by
+    WHERE s.name = @name AND NOT s.removed AND s.version = @version
+    RETURNING s.*
+)
+SELECT s.name, s.job_type, s.cron, s.time_zone, s.config::text, s.priority, s.misfire, s.misfire_limit, s.misfire_threshold, s.overlap, s.paused, s.next_tick, s.last_tick, s.last_job_id, s.defined_by, s.declared::text, s.created_at, s.updated_at, s.updated_by, s.version, s.removed
+FROM written s CROSS JOIN LATERAL (SELECT pg_notify('job_schedules', s.name)) AS woken
