@@ -46,6 +46,9 @@ public sealed partial class Jobs : IAsyncDisposable
     /// <summary>Cluster-wide flow control: pause and resume types, concurrency and rate limits, serial queue limits.</summary>
     public JobFlowControl FlowControl => Client.FlowControl;
 
+    /// <summary>Operator actions: list, inspect, count, retry, cancel, delete, pause and resume (see <see cref="JobAdmin"/>).</summary>
+    public JobAdmin Admin => Client.Admin;
+
     /// <summary>The silo's services (advanced use: logging, Orleans management).</summary>
     public IServiceProvider Services => _host.Services;
 
