@@ -68,7 +68,6 @@ public static class JobDashboardEndpointRouteBuilderExtensions
         });
 
         var pages = new DashboardPages(prefix == "/" ? "" : prefix);
-        group.MapGet("", pages.OverviewAsync);
         group.MapGet("/", pages.OverviewAsync);
         group.MapGet("/overview/live", pages.OverviewLiveAsync);
         group.MapGet("/jobs", pages.JobsAsync);
