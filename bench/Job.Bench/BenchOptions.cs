@@ -5,13 +5,21 @@ namespace Job.Bench;
 /// <summary>The command line: see <see cref="Usage"/>.</summary>
 public sealed record BenchOptions
 {
-    public static readonly string[] AllWorkloads = ["throughput", "latency", "schedule", "scale", "ceiling", "deployed", "tenants"];
+    public static readonly string[] AllWorkloads = ["throughput", "latency", "schedule", "scale", "ceiling", "deployed", "tenants", "dashboard"];
 
     public bool Quick { get; init; }
     public IReadOnlySet<string> Workloads { get; init; } = new HashSet<string>(AllWorkloads, StringComparer.OrdinalIgnoreCase);
     /// <summary>Jobs per throughput and ceiling run.</summary>
     public int Jobs { get; init; } = 50_000;
     public int SpawnBatch { get; init; } = 1000;
+
+    /// <summary>Dashboard workload: finished and pending jobs inserted for the page timings, and jobs per
+    /// throughput run of the overhead pairs.</summary>
+    public int DashboardFinished { get; init; } = 1_000_000;
+
+    public int DashboardPending { get; init; } = 100_000;
+
+    public int DashboardOverheadJobs { get; init; } = 100_000;
     /// <summary>Poller settings tried by the throughput workload (the first is the default elsewhere).</summary>
     public IReadOnlyList<(int Max, int Min)> PollerConfigs { get; init; } = [(200, 100), (500, 250), (1000, 500), (2000, 1000)];
     public IReadOnlyList<(int Workers, int Batch)> CeilingConfigs { get; init; } = [(4, 100), (8, 200), (4, 500)];
@@ -104,6 +112,9 @@ public sealed record BenchOptions
                 "--tenant-idle-seconds" => o with { TenantIdleSeconds = Int(Next()) },
                 "--tenant-settle-seconds" => o with { TenantSettleSeconds = Int(Next()) },
                 "--no-tenant-baseline" => o with { TenantBaseline = false },
+                "--dashboard-finished" => o with { DashboardFinished = Int(Next()) },
+                "--dashboard-pending" => o with { DashboardPending = Int(Next()) },
+                "--dashboard-overhead-jobs" => o with { DashboardOverheadJobs = Int(Next()) },
                 _ => throw new ArgumentException($"Unknown argument '{args[i]}'. " + Usage),
             };
         }
@@ -112,11 +123,11 @@ public sealed record BenchOptions
     }
 
     public const string Usage =
-        "Usage: dotnet run -c Release --project bench/Job.Bench -- [--quick] [--workload throughput,latency,schedule,scale,ceiling,deployed,tenants] " +
+        "Usage: dotnet run -c Release --project bench/Job.Bench -- [--quick] [--workload throughput,latency,schedule,scale,ceiling,deployed,tenants,dashboard] " +
         "[--jobs N] [--poller max:min,…] [--ceiling workers:batch,…] [--latency-samples N] [--scale-future N] [--scale-due N] " +
         "[--second-silo-process] [--no-profile] [--out file.md] " +
         "[--deployed-jobs N] [--deployed-shapes workersxmax:min,…] [--deployed-latency-samples N] " +
-        "[--tenant-types N] [--tenant-queues N] [--tenant-samples N] [--tenant-idle-seconds N] [--tenant-settle-seconds N] [--no-tenant-baseline]";
+        "[--tenant-types N] [--tenant-queues N] [--tenant-samples N] [--tenant-idle-seconds N] [--tenant-settle-seconds N] [--no-tenant-baseline] [--dashboard-finished N] [--dashboard-pending N] [--dashboard-overhead-jobs N]";
 
     private static HashSet<string> ParseWorkloads(string value)
     {
