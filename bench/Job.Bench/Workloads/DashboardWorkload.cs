@@ -36,15 +36,15 @@ public sealed partial class DashboardWorkload : IWorkload
         await using var db = await context.Postgres.CreateDatabaseAsync("dashboard", ct).ConfigureAwait(false);
         await JobMigrations.RunAsync(db.DataSource, ct).ConfigureAwait(false);
         var fill = Stopwatch.StartNew();
-        await db.ExecuteAsync($"""
+        await db.ExecuteAsync($$"""
             INSERT INTO job.jobs (id, job_type, queue_id, config, terminal_state, last_error, created_at, finished_at)
-            SELECT gen_random_uuid(), 'bench.type-' || (g % 8), CASE WHEN g % 10 = 0 THEN 'tenant-' || (g % 100) END, '{{"n": 1, "tenant": "acme"}}',
+            SELECT gen_random_uuid(), 'bench.type-' || (g % 8), CASE WHEN g % 10 = 0 THEN 'tenant-' || (g % 100) END, '{"n": 1, "tenant": "acme"}',
                    CASE WHEN g % 50 = 0 THEN 'errored' WHEN g % 97 = 0 THEN 'cancelled' ELSE 'completed' END,
                    CASE WHEN g % 50 = 0 THEN 'System.InvalidOperationException: bench failure ' || g END,
                    now() - interval '3 days' + g * interval '200 ms', now() - interval '3 days' + g * interval '200 ms' + interval '2 s'
-            FROM generate_series(1, {finished}) g;
+            FROM generate_series(1, {{finished}}) g;
             INSERT INTO job.jobs (id, job_type, config, created_at)
-            SELECT gen_random_uuid(), 'bench.type-' || (g % 8), '{{"n": 2}}', now() - interval '1 hour' + g * interval '10 ms' FROM generate_series(1, {pending}) g;
+            SELECT gen_random_uuid(), 'bench.type-' || (g % 8), '{"n": 2}', now() - interval '1 hour' + g * interval '10 ms' FROM generate_series(1, {{pending}}) g;
             INSERT INTO job.job_executions (id, job_type, state, execute_at, created_at)
             SELECT id, job_type, 'pending', created_at, created_at FROM job.jobs WHERE terminal_state IS NULL;
             INSERT INTO job.job_events (job_id, event_type, attempt, error_message, error_type, recorded_at)
