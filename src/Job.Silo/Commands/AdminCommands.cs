@@ -22,7 +22,7 @@ internal static class AdminCommands
     private static readonly JsonSerializerOptions s_json = new(JsonSerializerDefaults.Web)
     {
         WriteIndented = true,
-        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase), new JobIdConverter() },
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
     };
 
@@ -444,5 +444,13 @@ internal static class AdminCommands
         {
             Line(row);
         }
+    }
+
+    /// <summary>A job id as the plain UUID string scripts expect.</summary>
+    private sealed class JobIdConverter : JsonConverter<JobId>
+    {
+        public override JobId Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) => JobId.Parse(reader.GetString()!);
+
+        public override void Write(Utf8JsonWriter writer, JobId value, JsonSerializerOptions options) => writer.WriteStringValue(value.ToString());
     }
 }

@@ -30,7 +30,7 @@ public sealed class AdminCliTests(DatabaseFixture db) : IClassFixture<DatabaseFi
         Assert.Contains("scheduled", list.StdOut, StringComparison.Ordinal);
 
         var listed = JsonDocument.Parse((await CliAsync("list", "--type", type.Name, "--limit", "1", "--oldest-first", "--json")).StdOut).RootElement;
-        Assert.Equal(job.Id.ToString(), listed.GetProperty("jobs")[0].GetProperty("id").GetProperty("value").GetString());
+        Assert.Equal(job.Id.ToString(), listed.GetProperty("jobs")[0].GetProperty("id").GetString());
         Assert.False(string.IsNullOrEmpty(listed.GetProperty("nextCursor").GetString()));
 
         var show = await CliAsync("show", job.Id.ToString());
