@@ -20,6 +20,9 @@ public sealed record BenchOptions
     public int DashboardPending { get; init; } = 100_000;
 
     public int DashboardOverheadJobs { get; init; } = 100_000;
+
+    /// <summary>Dashboard workload: skip the page timings (only the overhead runs).</summary>
+    public bool DashboardNoPages { get; init; }
     /// <summary>Poller settings tried by the throughput workload (the first is the default elsewhere).</summary>
     public IReadOnlyList<(int Max, int Min)> PollerConfigs { get; init; } = [(200, 100), (500, 250), (1000, 500), (2000, 1000)];
     public IReadOnlyList<(int Workers, int Batch)> CeilingConfigs { get; init; } = [(4, 100), (8, 200), (4, 500)];
@@ -115,6 +118,7 @@ public sealed record BenchOptions
                 "--dashboard-finished" => o with { DashboardFinished = Int(Next()) },
                 "--dashboard-pending" => o with { DashboardPending = Int(Next()) },
                 "--dashboard-overhead-jobs" => o with { DashboardOverheadJobs = Int(Next()) },
+                "--dashboard-no-pages" => o with { DashboardNoPages = true },
                 _ => throw new ArgumentException($"Unknown argument '{args[i]}'. " + Usage),
             };
         }
@@ -127,7 +131,7 @@ public sealed record BenchOptions
         "[--jobs N] [--poller max:min,…] [--ceiling workers:batch,…] [--latency-samples N] [--scale-future N] [--scale-due N] " +
         "[--second-silo-process] [--no-profile] [--out file.md] " +
         "[--deployed-jobs N] [--deployed-shapes workersxmax:min,…] [--deployed-latency-samples N] " +
-        "[--tenant-types N] [--tenant-queues N] [--tenant-samples N] [--tenant-idle-seconds N] [--tenant-settle-seconds N] [--no-tenant-baseline] [--dashboard-finished N] [--dashboard-pending N] [--dashboard-overhead-jobs N]";
+        "[--tenant-types N] [--tenant-queues N] [--tenant-samples N] [--tenant-idle-seconds N] [--tenant-settle-seconds N] [--no-tenant-baseline] [--dashboard-finished N] [--dashboard-pending N] [--dashboard-overhead-jobs N] [--dashboard-no-pages]";
 
     private static HashSet<string> ParseWorkloads(string value)
     {

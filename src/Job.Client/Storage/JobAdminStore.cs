@@ -31,6 +31,7 @@ internal sealed class JobAdminStore(JobDatabase database)
         string template;
         string timeColumn;
         string[]? liveStates = null;
+        var keysetById = false;
         string? finishedState = null;
         var state = filter.State;
         switch (state)
@@ -38,12 +39,18 @@ internal sealed class JobAdminStore(JobDatabase database)
             case null:
                 if (sort is not (JobSort.Default or JobSort.CreatedAt))
                 {
-                    throw new ArgumentException("A list of every state is ordered by creation time; pick a state to order by due or finish time.", nameof(sort));
+                    throw new ArgumentException("A list of every state is in creation order; pick a state to order by due or finish time.", nameof(sort));
+                }
+
+                if (filter.From is not null || filter.To is not null)
+                {
+                    throw new ArgumentException("A time range needs a state: finished jobs are filtered by finish time, waiting and running ones by due (or creation) time.", nameof(filter));
                 }
 
                 sort = JobSort.CreatedAt;
                 template = database.Text(ClientSql.AdminListAll);
-                timeColumn = "j.created_at";
+                timeColumn = "";
+                keysetById = true;
                 break;
             case JobStatus.Completed or JobStatus.Errored or JobStatus.Cancelled:
                 if (sort is not (JobSort.Default or JobSort.FinishedAt))
@@ -103,7 +110,9 @@ internal sealed class JobAdminStore(JobDatabase database)
 
         if (after is not null)
         {
-            where.Append(CultureInfo.InvariantCulture, $" AND ({timeColumn}, j.id) {cmp} (@after_at, @after_id)");
+            where.Append(keysetById
+                ? $" AND j.id {cmp} @after_id"
+                : $" AND ({timeColumn}, j.id) {cmp} (@after_at, @after_id)");
         }
 
         var sql = template
@@ -149,7 +158,11 @@ internal sealed class JobAdminStore(JobDatabase database)
 
             if (after is { } a)
             {
-                cmd.WithTime("after_at", a.At).With("after_id", a.Id, NpgsqlDbType.Uuid);
+                cmd.With("after_id", a.Id, NpgsqlDbType.Uuid);
+                if (!keysetById)
+                {
+                    cmd.WithTime("after_at", a.At);
+                }
             }
         }, sort);
     }

@@ -22,7 +22,8 @@ public sealed record JobFilter
     /// operator copies an id from a log line; up to 32 digits.</summary>
     [Id(3)] public string? IdPrefix { get; init; }
 
-    /// <summary>Only jobs whose list time (see <see cref="JobSort"/>: created, due or finished) is at or after this.</summary>
+    /// <summary>Only jobs whose list time is at or after this: the finish time of finished states, the due
+    /// (or creation) time of live ones. A list of every state takes no time range (it is in id order).</summary>
     [Id(4)] public DateTimeOffset? From { get; init; }
 
     /// <summary>Only jobs whose list time is before this.</summary>
@@ -35,7 +36,8 @@ public sealed record JobFilter
 /// <summary>
 /// The order of a job list. Each order is an index range on the big tables (migration 0008), so a
 /// page costs the same on page 1 and page 10,000: finished states list by finish time, waiting and
-/// running states by due time or creation, "every state" by creation.
+/// running states by due time or creation, "every state" by id, which is creation order for the
+/// time-ordered ids of <c>JobId.New()</c>.
 /// </summary>
 public enum JobSort
 {
@@ -43,7 +45,7 @@ public enum JobSort
     /// and running ones, creation time for every state.</summary>
     Default = 0,
 
-    /// <summary>By creation time (every state, or a waiting or running state).</summary>
+    /// <summary>By creation: creation time for a waiting or running state, id order for every state.</summary>
     CreatedAt = 1,
 
     /// <summary>By due time (waiting and running states only).</summary>

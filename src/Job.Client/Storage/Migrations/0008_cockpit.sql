@@ -6,11 +6,12 @@
 -- finished state by an index range. Written once per job, when it finishes.
 CREATE INDEX jobs_finished_by_state ON jobs (terminal_state, finished_at, id) WHERE terminal_state IS NOT NULL;
 CREATE INDEX jobs_finished_by_type ON jobs (job_type, terminal_state, finished_at, id) WHERE terminal_state IS NOT NULL;
--- Lists of all jobs (and of one type) by creation time; written once per job, when it is spawned.
-CREATE INDEX jobs_created ON jobs (created_at, id);
-CREATE INDEX jobs_type_created ON jobs (job_type, created_at, id);
--- Lists of one serial queue's jobs.
-CREATE INDEX jobs_queue_created ON jobs (queue_id, created_at, id) WHERE queue_id IS NOT NULL;
+-- Lists of one type's jobs in every state, by id (JobId.New() ids are time-ordered). Every index on
+-- jobs costs each spawn and each completion (a completion's update is never HOT), so the list of
+-- every job uses the primary key, and nothing here indexes created_at.
+CREATE INDEX jobs_type_id ON jobs (job_type, id);
+-- Lists of one serial queue's jobs (only queued jobs pay for it).
+CREATE INDEX jobs_queue_id ON jobs (queue_id, id) WHERE queue_id IS NOT NULL;
 
 -- Who caused an event, when someone did (an operator's retry or cancel); null for the runtime's own.
 ALTER TABLE job_events ADD COLUMN actor text;
