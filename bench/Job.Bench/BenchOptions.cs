@@ -5,13 +5,24 @@ namespace Job.Bench;
 /// <summary>The command line: see <see cref="Usage"/>.</summary>
 public sealed record BenchOptions
 {
-    public static readonly string[] AllWorkloads = ["throughput", "latency", "schedule", "scale", "ceiling", "deployed", "tenants", "firstspawn", "limits"];
+    public static readonly string[] AllWorkloads = ["throughput", "latency", "schedule", "scale", "ceiling", "deployed", "tenants", "firstspawn", "limits", "dashboard"];
 
     public bool Quick { get; init; }
     public IReadOnlySet<string> Workloads { get; init; } = new HashSet<string>(AllWorkloads, StringComparer.OrdinalIgnoreCase);
     /// <summary>Jobs per throughput and ceiling run.</summary>
     public int Jobs { get; init; } = 50_000;
     public int SpawnBatch { get; init; } = 1000;
+
+    /// <summary>Dashboard workload: finished and pending jobs inserted for the page timings, and jobs per
+    /// throughput run of the overhead pairs.</summary>
+    public int DashboardFinished { get; init; } = 1_000_000;
+
+    public int DashboardPending { get; init; } = 100_000;
+
+    public int DashboardOverheadJobs { get; init; } = 100_000;
+
+    /// <summary>Dashboard workload: skip the page timings (only the overhead runs).</summary>
+    public bool DashboardNoPages { get; init; }
     /// <summary>Poller settings tried by the throughput workload (the first is the default elsewhere).</summary>
     public IReadOnlyList<(int Max, int Min)> PollerConfigs { get; init; } = [(200, 100), (500, 250), (1000, 500), (2000, 1000)];
     public IReadOnlyList<(int Workers, int Batch)> CeilingConfigs { get; init; } = [(4, 100), (8, 200), (4, 500)];
@@ -112,6 +123,10 @@ public sealed record BenchOptions
                 "--no-tenant-baseline" => o with { TenantBaseline = false },
                 "--first-spawn-rounds" => o with { FirstSpawnRounds = Int(Next()) },
                 "--limits-repeats" => o with { LimitsRepeats = Int(Next()) },
+                "--dashboard-finished" => o with { DashboardFinished = Int(Next()) },
+                "--dashboard-pending" => o with { DashboardPending = Int(Next()) },
+                "--dashboard-overhead-jobs" => o with { DashboardOverheadJobs = Int(Next()) },
+                "--dashboard-no-pages" => o with { DashboardNoPages = true },
                 _ => throw new ArgumentException($"Unknown argument '{args[i]}'. " + Usage),
             };
         }
@@ -120,12 +135,13 @@ public sealed record BenchOptions
     }
 
     public const string Usage =
-        "Usage: dotnet run -c Release --project bench/Job.Bench -- [--quick] [--workload throughput,latency,schedule,scale,ceiling,deployed,tenants,firstspawn,limits] " +
+        "Usage: dotnet run -c Release --project bench/Job.Bench -- [--quick] [--workload throughput,latency,schedule,scale,ceiling,deployed,tenants,firstspawn,limits,dashboard] " +
         "[--jobs N] [--poller max:min,…] [--ceiling workers:batch,…] [--latency-samples N] [--scale-future N] [--scale-due N] " +
         "[--second-silo-process] [--no-profile] [--out file.md] " +
         "[--deployed-jobs N] [--deployed-shapes workersxmax:min,…] [--deployed-latency-samples N] " +
         "[--tenant-types N] [--tenant-queues N] [--tenant-samples N] [--tenant-idle-seconds N] [--tenant-settle-seconds N] [--no-tenant-baseline] " +
-        "[--first-spawn-rounds N] [--limits-repeats N]";
+        "[--first-spawn-rounds N] [--limits-repeats N] " +
+        "[--dashboard-finished N] [--dashboard-pending N] [--dashboard-overhead-jobs N] [--dashboard-no-pages]";
 
     private static HashSet<string> ParseWorkloads(string value)
     {

@@ -22,7 +22,8 @@ spawns demo jobs and prints their progress every 2 s. Ctrl-C stops the silos and
 
 Files: .local/app (build), .local/pg (private PostgreSQL: pgdata/, postgres.log),
        .local/logs/silo-N.log, .local/logs/migrate.log, .local/run (pid files).
-Ports: the first free ones from 11111 (silo), 30000 (gateway), 8080 (health: /healthz, /readyz).
+Ports: the first free ones from 11111 (silo), 30000 (gateway), 8080 (health: /healthz, /readyz),
+       8800 (silo-1 serves the dashboard there, on loopback, with actions on; printed at start).
 EOF
 }
 
@@ -284,13 +285,17 @@ for i in $(seq 1 "$SILOS"); do
     next_free_port 30000; GATEWAY_PORT[$i]=$FREE_PORT
     next_free_port 8080; HEALTH_PORT[$i]=$FREE_PORT
 done
+next_free_port 8800; DASHBOARD_PORT=$FREE_PORT
 start_silo() {
     local i=$1 demo=$2
     local logfile="$LOGS/silo-$i.log"
+    local dashboard=()
+    # silo-1 serves the dashboard (loopback only, actions on: this is a local cluster).
+    if [[ $i == 1 ]]; then dashboard=(--Dashboard:Port="$DASHBOARD_PORT" --Dashboard:AllowActions=true); fi
     : >"$logfile"
     Orleans__SiloPort="${SILO_PORT[$i]}" Orleans__GatewayPort="${GATEWAY_PORT[$i]}" Health__Port="${HEALTH_PORT[$i]}" \
         Orleans__AdvertisedIP=127.0.0.1 Demo__SpawnOnStart="$demo" \
-        "${SILO[@]}" run </dev/null >"$logfile" 2>&1 &
+        "${SILO[@]}" run "${dashboard[@]}" </dev/null >"$logfile" 2>&1 &
     local pid=$!
     SILO_PIDS+=("$pid")
     PID_OF[$i]=$pid
@@ -317,6 +322,10 @@ wait_ready 1
 
 # ---------------------------------------------------------------- progress until Ctrl-C
 log "cluster '$CLUSTER_ID' is up with $SILOS silo(s); demo jobs spawned by silo-1. Ctrl-C stops everything."
+log "dashboard: http://127.0.0.1:$DASHBOARD_PORT/  (served by silo-1 on loopback, actions on)"
+if [[ -z "$PG_CS" ]]; then
+    log "operator CLI: ConnectionStrings__Jobs='$CS' dotnet .local/app/Job.Silo.dll stats   (also list, show, retry, cancel, delete, pause, resume)"
+fi
 progress() {
     local states running hello="" i n
     if [[ -n "$PSQL" ]]; then

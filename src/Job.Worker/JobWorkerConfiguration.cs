@@ -10,7 +10,7 @@ namespace Job.Worker;
 public static class JobWorkerConfiguration
 {
     /// <summary>The top-level sections a worker reads: <c>Jobs</c>, <c>Orleans</c>, <c>Health</c>,
-    /// <c>Metrics</c>, <c>Otlp</c>, <c>ConnectionStrings</c> and <c>Logging</c>.</summary>
+    /// <c>Metrics</c>, <c>Otlp</c>, <c>Dashboard</c>, <c>ConnectionStrings</c> and <c>Logging</c>.</summary>
     public static IReadOnlyList<string> Sections { get; } =
     [
         JobsOptions.SectionName,
@@ -18,6 +18,7 @@ public static class JobWorkerConfiguration
         WorkerHealthOptions.SectionName,
         WorkerMetricsOptions.SectionName,
         WorkerOtlpOptions.SectionName,
+        WorkerDashboardOptions.SectionName,
         "ConnectionStrings",
         "Logging",
     ];
@@ -42,6 +43,7 @@ public static class JobWorkerConfiguration
         WorkerHealthOptions.Section.Bind(configuration, new WorkerHealthOptions());
         WorkerMetricsOptions.Section.Bind(configuration, new WorkerMetricsOptions());
         WorkerOtlpOptions.Section.Bind(configuration, new WorkerOtlpOptions());
+        WorkerDashboardOptions.Section.Bind(configuration, new WorkerDashboardOptions());
     }
 
     private static string? NonEmpty(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();

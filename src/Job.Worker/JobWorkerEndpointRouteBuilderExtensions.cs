@@ -24,6 +24,21 @@ public static class JobWorkerEndpointRouteBuilderExtensions
         ArgumentNullException.ThrowIfNull(endpoints);
         endpoints.MapJobWorkerHealthChecks();
         endpoints.MapJobWorkerMetrics();
+        endpoints.MapJobWorkerDashboard();
+        return endpoints;
+    }
+
+    /// <summary>Serves the Job dashboard at the root of <c>Dashboard:Port</c> when it is set (see
+    /// <see cref="WorkerDashboardOptions"/>); nothing otherwise.</summary>
+    public static IEndpointRouteBuilder MapJobWorkerDashboard(this IEndpointRouteBuilder endpoints)
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        var dashboard = endpoints.ServiceProvider.GetService<IOptions<WorkerDashboardOptions>>()?.Value;
+        if (dashboard?.Port is not null)
+        {
+            endpoints.MapJobDashboard("/");
+        }
+
         return endpoints;
     }
 

@@ -48,7 +48,44 @@ public static class JobWorkerHostBuilderExtensions
             .AddJobWorkerSilo(configureJobs)
             .AddJobWorkerShutdown()
             .AddJobWorkerHealth()
-            .AddJobWorkerMetrics();
+            .AddJobWorkerMetrics()
+            .AddJobWorkerDashboard();
+    }
+
+    /// <summary>
+    /// The Job dashboard from the <c>Dashboard</c> section (<see cref="WorkerDashboardOptions"/>): when
+    /// <c>Dashboard:Port</c> is set, the server also listens there (loopback only) and
+    /// <c>app.MapJobWorkerEndpoints()</c> serves the dashboard on that port, read-only unless
+    /// <c>Dashboard:AllowActions</c>. The address is logged at start.
+    /// </summary>
+    /// <exception cref="JobsConfigurationException">The <c>Dashboard</c> section holds an unknown key or a malformed value.</exception>
+    public static IHostApplicationBuilder AddJobWorkerDashboard(this IHostApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var services = builder.Services;
+        var dashboard = new WorkerDashboardOptions();
+        WorkerDashboardOptions.Section.Bind(builder.Configuration, dashboard);
+        AddStrictOptions(services, builder.Configuration, WorkerDashboardOptions.Section);
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<WorkerDashboardOptions>, WorkerDashboardOptionsValidator>());
+        if (dashboard.Port is null)
+        {
+            return builder;
+        }
+
+        services.AddJobDashboard(o =>
+        {
+            o.Port = dashboard.Port;
+            o.AllowActions = dashboard.AllowActions;
+        });
+        services.AddOptions<KestrelServerOptions>().Configure<IOptions<WorkerDashboardOptions>>((kestrel, options) =>
+        {
+            if (options.Value.Port is { } port and > 0 and <= 65535)
+            {
+                kestrel.Listen(options.Value.ListenAddress, port);
+            }
+        });
+        services.AddHostedService<WorkerDashboardAnnouncement>();
+        return builder;
     }
 
     /// <summary>

@@ -36,6 +36,7 @@ public sealed class JobClient : IAsyncDisposable
         _awaiter = new JobAwaiter(context, waiters);
         FlowControl = new JobFlowControl(context);
         Schedules = new JobSchedules(context);
+        Admin = new JobAdmin(context, FlowControl);
     }
 
     /// <summary>Creates a client of its own (with its own pool unless given the application's data source).</summary>
@@ -67,6 +68,10 @@ public sealed class JobClient : IAsyncDisposable
 
     /// <summary>Recurring schedules: create, change, pause, resume, remove them at run time; see their ticks.</summary>
     public JobSchedules Schedules { get; }
+
+    /// <summary>What an operator does: list, inspect, count, retry, cancel, delete (one by one or for a
+    /// filter), pause and resume; each operation one transaction, recorded with who did it.</summary>
+    public JobAdmin Admin { get; }
 
     /// <summary>A spawner for jobs of <paramref name="jobType"/> with configs of <typeparamref name="TConfig"/>
     /// (cheap: make one per call or keep one). The workers that run the type must read the same config type.</summary>

@@ -9,7 +9,7 @@ namespace Job;
 public static class JobClientServiceCollectionExtensions
 {
     /// <summary>
-    /// Registers <see cref="JobClient"/>, its <see cref="JobFlowControl"/> and its <see cref="JobSchedules"/> (singletons, built on first use) for an application that
+    /// Registers <see cref="JobClient"/>, its <see cref="JobFlowControl"/>, <see cref="JobSchedules"/> and <see cref="JobAdmin"/> (singletons, built on first use) for an application that
     /// spawns and watches jobs without running them: no silo starts. The options are checked when
     /// the host starts (or when the client is first resolved, without a host).
     /// </summary>
@@ -26,6 +26,7 @@ public static class JobClientServiceCollectionExtensions
         services.TryAddSingleton(sp => JobClient.Create(sp.GetRequiredService<IOptions<JobClientOptions>>().Value, sp.GetService<ILoggerFactory>()));
         services.TryAddSingleton(sp => sp.GetRequiredService<JobClient>().FlowControl);
         services.TryAddSingleton(sp => sp.GetRequiredService<JobClient>().Schedules);
+        services.TryAddSingleton(sp => sp.GetRequiredService<JobClient>().Admin);
         return services;
     }
 }

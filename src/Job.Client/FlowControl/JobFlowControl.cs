@@ -102,12 +102,23 @@ public sealed class JobFlowControl
 
     private Task<JobTypeSettings> SetAsync(JobType jobType, FlowControlStore.Change change, string? changedBy, CancellationToken ct)
     {
+        CheckChangedBy(changedBy);
+        return _store.SetAsync(jobType, change, changedBy, ct);
+    }
+
+    /// <summary>Pause or resume on the caller's connection, inside its transaction (JobAdmin records the operation in it).</summary>
+    internal Task<JobTypeSettings> SetPausedAsync(Npgsql.NpgsqlConnection connection, Npgsql.NpgsqlTransaction tx, JobType jobType, bool paused, string? changedBy, CancellationToken ct)
+    {
+        CheckChangedBy(changedBy);
+        return _store.SetAsync(connection, tx, jobType, new FlowControlStore.Change(Paused: paused), changedBy, ct);
+    }
+
+    private static void CheckChangedBy(string? changedBy)
+    {
         if (changedBy is { Length: > 256 })
         {
             throw new ArgumentException("Who changed the settings is at most 256 characters.", nameof(changedBy));
         }
-
-        return _store.SetAsync(jobType, change, changedBy, ct);
     }
 
     private static void CheckLimit(int? limit, string name)

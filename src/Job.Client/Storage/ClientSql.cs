@@ -28,6 +28,20 @@ internal static class ClientSql
     public static readonly SqlStatement ScheduleTicks = Load("schedule_ticks");
     public static readonly SqlStatement ScheduleDeclare = Load("schedule_declare");
     public static readonly SqlStatement ScheduleUndeclared = Load("schedule_undeclared");
+    public static readonly SqlStatement AdminListAll = Load("admin_list_all");
+    public static readonly SqlStatement AdminListFinished = Load("admin_list_finished");
+    public static readonly SqlStatement AdminListLive = Load("admin_list_live");
+    public static readonly SqlStatement AdminJob = Load("admin_job");
+    public static readonly SqlStatement AdminJobType = Load("admin_job_type");
+    public static readonly SqlStatement AdminCountsLive = Load("admin_counts_live");
+    public static readonly SqlStatement AdminCountsFinished = Load("admin_counts_finished");
+    public static readonly SqlStatement AdminCountsFinishedSince = Load("admin_counts_finished_since");
+    public static readonly SqlStatement AdminRetry = Load("admin_retry");
+    public static readonly SqlStatement AdminCancel = Load("admin_cancel");
+    public static readonly SqlStatement AdminDelete = Load("admin_delete");
+    public static readonly SqlStatement AdminRecord = Load("admin_record");
+    public static readonly SqlStatement AdminActions = Load("admin_actions");
+    public static readonly SqlStatement AdminSilos = Load("admin_silos");
 
     private static SqlStatement Load(string name) => SqlStatement.Load(typeof(ClientSql).Assembly, "Job.Client.Sql.", name);
 }

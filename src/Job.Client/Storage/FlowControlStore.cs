@@ -9,9 +9,14 @@ internal sealed class FlowControlStore(JobDatabase database)
     /// <summary>Which settings a change sets; the others keep their values.</summary>
     public sealed record Change(bool? Paused = null, bool SetMaxRunning = false, int? MaxRunning = null, bool SetRate = false, JobRateLimit? Rate = null);
 
-    public async Task<JobTypeSettings> SetAsync(JobType type, Change change, string? by, CancellationToken ct)
+    public Task<JobTypeSettings> SetAsync(JobType type, Change change, string? by, CancellationToken ct) =>
+        SetAsync(null, null, type, change, by, ct);
+
+    /// <summary>As <see cref="SetAsync(JobType, Change, string?, CancellationToken)"/>, on the caller's
+    /// connection and inside its transaction when given (an admin operation records itself in the same one).</summary>
+    public async Task<JobTypeSettings> SetAsync(NpgsqlConnection? connection, NpgsqlTransaction? tx, JobType type, Change change, string? by, CancellationToken ct)
     {
-        await using var cmd = database.Command(ClientSql.TypeSettingsSet)
+        await using var cmd = (connection is null ? database.Command(ClientSql.TypeSettingsSet) : database.Command(connection, tx, ClientSql.TypeSettingsSet))
             .With("type", type.Name, NpgsqlDbType.Varchar)
             .With("set_paused", change.Paused.HasValue, NpgsqlDbType.Boolean)
             .With("paused", change.Paused ?? false, NpgsqlDbType.Boolean)

@@ -89,6 +89,7 @@ internal sealed class JobReadStore(JobDatabase database)
             ErrorType = reader.GetStringOrNull(5),
             Reason = reader.GetStringOrNull(6),
             RecordedAt = reader.GetTime(7)!.Value,
+            Actor = reader.GetStringOrNull(8),
         }, ct).ConfigureAwait(false);
     }
 }

@@ -51,6 +51,9 @@ public sealed partial class Jobs : IAsyncDisposable
     /// <summary>Recurring schedules at run time: create, change, pause, resume, remove; see their ticks.</summary>
     public JobSchedules Schedules => Client.Schedules;
 
+    /// <summary>Operator actions: list, inspect, count, retry, cancel, delete, pause and resume (see <see cref="JobAdmin"/>).</summary>
+    public JobAdmin Admin => Client.Admin;
+
     /// <summary>The silo's services (advanced use: logging, Orleans management).</summary>
     public IServiceProvider Services => _host.Services;
 

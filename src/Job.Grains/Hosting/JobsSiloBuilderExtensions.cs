@@ -141,6 +141,7 @@ public static class JobsSiloBuilderExtensions
         services.AddSingleton(sp => sp.GetRequiredService<JobClient>().FlowControl);
         services.AddSingleton(sp => sp.GetRequiredService<JobClient>().Schedules);
         services.AddSingleton<JobDeclarations>();
+        services.AddSingleton(sp => sp.GetRequiredService<JobClient>().Admin);
 
         // The stages a job passes through in a silo: dispatch → execution → completion, and the
         // per-silo maintenance around them; the cluster-wide maintenance runs in the leader grain.

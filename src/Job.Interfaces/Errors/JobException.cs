@@ -69,3 +69,30 @@ public sealed class JobAwaitTimeoutException : JobException
     /// <summary>The job that was awaited.</summary>
     [Id(0)] public JobId Id { get; private set; }
 }
+
+/// <summary>
+/// An admin operation does not apply to the job in its current state (retrying a running or
+/// completed job, cancelling a finished one, deleting a live one). Nothing was written; the job's
+/// state is named so the caller can say why.
+/// </summary>
+[GenerateSerializer]
+public sealed class JobStateConflictException : JobException
+{
+    /// <summary>Creates the error for the job, the operation and the state it met.</summary>
+    public JobStateConflictException(JobId id, string operation, string state)
+        : base($"Cannot {operation} job {id}: it is {state}.")
+    {
+        Id = id;
+        Operation = operation;
+        State = state;
+    }
+
+    /// <summary>The job.</summary>
+    [Id(0)] public JobId Id { get; private set; }
+
+    /// <summary>The operation refused: retry, cancel or delete.</summary>
+    [Id(1)] public string Operation { get; private set; }
+
+    /// <summary>The job's state as stored: scheduled, pending, parked, running, completed, errored or cancelled.</summary>
+    [Id(2)] public string State { get; private set; }
+}

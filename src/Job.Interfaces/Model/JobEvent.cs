@@ -23,6 +23,9 @@ public sealed record JobEvent
     [Id(6)] public string? Reason { get; init; }
     /// <summary>When it was recorded (application clock).</summary>
     [Id(7)] public DateTimeOffset RecordedAt { get; init; }
+    /// <summary>Who caused it, when an operator did (a retry or cancel from the admin API, the
+    /// dashboard or the CLI); null for the runtime's own events.</summary>
+    [Id(8)] public string? Actor { get; init; }
 }
 
 /// <summary>The names of history events, as stored in <c>job_events.event_type</c>.</summary>
@@ -53,4 +56,8 @@ public static class JobEventTypes
     public const string JobErrored = "job_errored";
     /// <summary>Terminal: cancelled.</summary>
     public const string JobCancelled = "job_cancelled";
+    /// <summary>An operator asked the running job to stop; its runner's token fired.</summary>
+    public const string CancelRequested = "cancel_requested";
+    /// <summary>An operator retried the job now (see <c>JobAdmin.RetryAsync</c> for the attempt rule).</summary>
+    public const string Retried = "retried";
 }

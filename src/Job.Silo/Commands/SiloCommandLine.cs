@@ -17,7 +17,7 @@ internal static partial class SiloCommandLine
     public const int ExitError = 1;
     public const int ExitUsage = 2;
 
-    private const string ShortUsage = "Usage: Job.Silo [run | migrate [--print]] [--Key=Value ...]   (--help lists the settings)";
+    private const string ShortUsage = "Usage: Job.Silo [run | migrate [--print] | list | show | retry | cancel | delete | pause | resume | stats] [--Key=Value ...]   (--help lists the verbs and settings)";
 
     private const string Description = """
         A Job worker silo with demo job types (demo.hello, demo.flaky, demo.recurring).
@@ -25,6 +25,14 @@ internal static partial class SiloCommandLine
           Job.Silo [run] [--Key=Value ...]        start a silo (run is the default verb)
           Job.Silo migrate [--Key=Value ...]      apply missing database migrations and exit
           Job.Silo migrate --print                print the SQL of every migration (no database needed)
+
+        Operator verbs (on the database of ConnectionStrings:Jobs; no silo starts; --json for scripts;
+        exit 0 done, 1 failed, 2 bad command line, 3 no such job, 4 the job's state forbids it):
+          Job.Silo list [--state S] [--type T] [--queue Q] [--id-prefix HEX] [--from T] [--to T] [--limit N] [--after CURSOR]
+          Job.Silo show ID                        a job: state, attempt, next run, queue, config, history
+          Job.Silo retry|cancel|delete ID...      or a filter (the options of list) or --all; --actor NAME
+          Job.Silo pause|resume TYPE              stop or restart claims of a type, cluster-wide
+          Job.Silo stats                          counts by state and type, oldest due job, silos
 
         Settings are configuration keys: --Key=Value on the command line, environment variables (':' written
         as '__', e.g. ConnectionStrings__Jobs, Orleans__SiloPort), or an appsettings.json in the working
@@ -38,6 +46,7 @@ internal static partial class SiloCommandLine
           Jobs:MembershipPauseTolerance (12s)  Jobs:MaxConfigBytes  Jobs:ExecMigrations
           Health:Port (8080; 0 = a free port)  Health:Address (loopback when Orleans:AdvertisedIP is loopback)
           Metrics:Prometheus (true: GET /metrics)  Otlp:Endpoint (unset = no OTLP export)  Otlp:Protocol (grpc)
+          Dashboard:Port (unset = no dashboard)  Dashboard:Address (127.0.0.1; loopback only)  Dashboard:AllowActions (false)
           Embedded:DataDirectory (.local/pg)  Embedded:Port (0 = a free port)
           Demo:SpawnOnStart        spawn N demo.hello jobs (+ demo.flaky, demo.recurring) at start (0)
         """;
@@ -57,6 +66,10 @@ internal static partial class SiloCommandLine
         root.Directives.Clear();
         root.Subcommands.Add(run);
         root.Subcommands.Add(new MigrateCommand());
+        foreach (var verb in AdminCommands.All())
+        {
+            root.Subcommands.Add(verb);
+        }
         root.SetAction(run.InvokeAsync);
 
         // No response files: an argument starting with '@' is a setting's value, not a file to read.

@@ -24,7 +24,7 @@ public sealed class PackagingCollection
 public sealed class PackageTests(DatabaseFixture db, ITestOutputHelper output) : IClassFixture<DatabaseFixture>, IDisposable
 {
     /// <summary>The library packages the repository makes (the projects under src/ that are packable).</summary>
-    private static readonly string[] s_packageIds = ["Job.Client", "Job.Interfaces", "Job.Grains", "Job.Worker", "Job.OrleansClient"];
+    private static readonly string[] s_packageIds = ["Job.Client", "Job.Interfaces", "Job.Grains", "Job.Worker", "Job.OrleansClient", "Job.Dashboard"];
 
     /// <summary>An MSBuild or NuGet warning line (warnings are errors in the repository, so none is expected).</summary>
     private const string Warning = @"\bwarning [A-Z]+[0-9]+";

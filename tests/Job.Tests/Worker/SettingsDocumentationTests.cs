@@ -25,6 +25,7 @@ public sealed partial class SettingsDocumentationTests
             .Concat(Keys(WorkerHealthOptions.Section))
             .Concat(Keys(WorkerMetricsOptions.Section))
             .Concat(Keys(WorkerOtlpOptions.Section))
+            .Concat(Keys(WorkerDashboardOptions.Section))
             .Append("ConnectionStrings:Jobs")
             .Except(s_embeddingOnly)
             .ToHashSet(StringComparer.Ordinal);

@@ -1,0 +1,242 @@
+using System.Text.RegularExpressions;
+using Job.Tests.Infrastructure;
+using Job.Tests.Runtime;
+using Microsoft.Playwright;
+using Npgsql;
+using static Microsoft.Playwright.Assertions;
+
+namespace Job.Tests.Dashboard;
+
+/// <summary>
+/// The dashboard in a real browser (Debian's Chromium through Playwright) against a real silo and
+/// PostgreSQL (issue 12.6). Set JOB_DASHBOARD_SCREENSHOTS to a folder to save a screenshot of every page.
+/// </summary>
+[Collection(DashboardCollection.Name)]
+public sealed partial class DashboardBrowserTests(DashboardFixture ui)
+{
+    private static readonly string? s_screenshots = Environment.GetEnvironmentVariable("JOB_DASHBOARD_SCREENSHOTS");
+
+    [Fact]
+    public async Task The_overview_counts_match_the_database()
+    {
+        for (var i = 0; i < 4; i++)
+        {
+            await ui.Ok.SpawnAsync(JobId.New(), new TestConfig(i));
+        }
+
+        await ui.Other.SpawnAtAsync(JobId.New(), new TestConfig(), ui.Jobs.Clock.Now.AddHours(2));
+        var page = await ui.PageAsync();
+        await page.GotoAsync(ui.OpenUrl + "/");
+        await JobsHarness.EventuallyAsync(async () =>
+        {
+            var database = await DatabaseCountsAsync();
+            var shown = new Dictionary<string, long>();
+            foreach (var state in database.Keys)
+            {
+                var text = await page.Locator($"[data-count={state}]").InnerTextAsync();
+                shown[state] = long.Parse(text.Replace(",", "", StringComparison.Ordinal), System.Globalization.CultureInfo.InvariantCulture);
+            }
+
+            return (database, shown);
+        }, x => x.database.All(kv => x.shown[kv.Key] == kv.Value) && x.database["completed"] >= 4, TimeSpan.FromSeconds(30));
+        await Shot(page, "overview");
+    }
+
+    [Fact]
+    public async Task A_filter_narrows_the_list()
+    {
+        var later = ui.Jobs.Clock.Now.AddHours(3);
+        var mine = new List<JobId>();
+        for (var i = 0; i < 2; i++)
+        {
+            mine.Add((await ui.Other.SpawnAtAsync(JobId.New(), new TestConfig(i), later.AddMinutes(i))).Id);
+        }
+
+        await ui.Ok.SpawnAtAsync(JobId.New(), new TestConfig(), later);
+        var page = await ui.PageAsync();
+        await page.GotoAsync(ui.OpenUrl + "/jobs");
+        var all = await page.Locator("#jobs tr[data-job]").CountAsync();
+        await page.SelectOptionAsync("select[name=state]", "scheduled");
+        await page.FillAsync("input[name=type]", "ui.other");
+        await page.ClickAsync("form.filters button[type=submit]");
+        await Expect(page).ToHaveURLAsync(new Regex("state=scheduled"));
+        var rows = page.Locator("#jobs tr[data-job]");
+        var shown = await rows.EvaluateAllAsync<string[]>("rows => rows.map(r => r.getAttribute('data-job'))");
+        Assert.True(shown.Length < all, $"the filter showed {shown.Length} of {all} rows");
+        Assert.Subset(shown.ToHashSet(), mine.Select(m => m.ToString()).ToHashSet());
+        Assert.All(await rows.Locator("td:nth-child(3)").AllInnerTextsAsync(), type => Assert.Equal("ui.other", type));
+        Assert.All(await rows.Locator("[data-state]").AllInnerTextsAsync(), state => Assert.Equal("scheduled", state));
+
+        // The id filter: one job.
+        await page.FillAsync("input[name=id]", mine[1].ToString()[..13]);
+        await page.ClickAsync("form.filters button[type=submit]");
+        Assert.Equal([mine[1].ToString()], await page.Locator("#jobs tr[data-job]").EvaluateAllAsync<string[]>("rows => rows.map(r => r.getAttribute('data-job'))"));
+        await page.GotoAsync(ui.OpenUrl + "/jobs");
+        await Shot(page, "jobs");
+    }
+
+    [Fact]
+    public async Task A_job_page_shows_its_history_and_retrying_an_errored_job_makes_it_complete()
+    {
+        ui.FlakyFails = true;
+        var job = await ui.Flaky.SpawnAsync(JobId.New(), new TestConfig(7, "retry-me"));
+        await JobsHarness.EventuallyAsync(() => ui.Jobs.FindAsync(job.Id), j => j.TerminalState == JobTerminalState.Errored);
+        var page = await ui.PageAsync();
+        await page.GotoAsync($"{ui.OpenUrl}/jobs/{job.Id}");
+
+        await Expect(page.Locator("h1 [data-state]")).ToHaveTextAsync("errored");
+        await Expect(page.Locator("#config")).ToContainTextAsync("\"tag\": \"retry-me\"");
+        await Expect(page.Locator("#history li[data-event=initialized]")).ToHaveCountAsync(1);
+        var failure = page.Locator("#history li[data-event=execution_errored]");
+        await Expect(failure).ToContainTextAsync("System.InvalidOperationException: the ui.flaky job fails on purpose");
+        await Expect(page.Locator("#history li[data-event=job_errored]")).ToHaveCountAsync(1);
+        await Shot(page, "job");
+
+        ui.FlakyFails = false;
+        await page.ClickAsync("button[data-action=retry]");
+        await Expect(page.Locator(".notice")).ToContainTextAsync("retried");
+        await JobsHarness.EventuallyAsync(async () =>
+        {
+            await page.ReloadAsync();
+            return await page.Locator("h1 [data-state]").InnerTextAsync();
+        }, state => state == "completed");
+        await Expect(page.Locator("#history li[data-event=retried]")).ToContainTextAsync("(dashboard)");
+        Assert.Equal(JobTerminalState.Completed, (await ui.Jobs.FindAsync(job.Id)).TerminalState);
+    }
+
+    [Fact]
+    public async Task Cancelling_a_running_job_ends_it_cancelled()
+    {
+        var job = await ui.Long.SpawnAsync(JobId.New(), new TestConfig());
+        await JobsHarness.EventuallyAsync(() => ui.Jobs.Client.GetStatusAsync(job.Id), s => s.Status == JobStatus.Running);
+        var page = await ui.PageAsync();
+        await page.GotoAsync($"{ui.OpenUrl}/jobs/{job.Id}");
+        await Expect(page.Locator("h1 [data-state]")).ToHaveTextAsync("running");
+
+        await page.ClickAsync("button[data-action=cancel]");
+        await Expect(page.Locator(".notice")).ToContainTextAsync("cancel was requested");
+        await JobsHarness.EventuallyAsync(async () =>
+        {
+            await page.ReloadAsync();
+            return await page.Locator("h1 [data-state]").InnerTextAsync();
+        }, state => state == "cancelled");
+        await Expect(page.Locator("#history li[data-event=cancel_requested]")).ToHaveCountAsync(1);
+        Assert.Equal(JobTerminalState.Cancelled, (await ui.Jobs.FindAsync(job.Id)).TerminalState);
+    }
+
+    [Fact]
+    public async Task A_paused_type_is_not_claimed_until_resumed()
+    {
+        var first = await ui.Paused.SpawnAsync(JobId.New(), new TestConfig());
+        await JobsHarness.EventuallyAsync(() => ui.Jobs.FindAsync(first.Id), j => j.Completed);
+        var page = await ui.PageAsync();
+        var row = page.Locator("#types tr[data-type='ui.pausable']");
+        await JobsHarness.EventuallyAsync(async () =>
+        {
+            await page.GotoAsync(ui.OpenUrl + "/types");
+            return await row.CountAsync();
+        }, n => n == 1);
+
+        await row.Locator("button[data-action=pause]").ClickAsync();
+        await Expect(page.Locator(".notice")).ToContainTextAsync("paused");
+        await Expect(row.Locator("[data-paused]")).ToHaveCountAsync(1);
+        var waiting = await ui.Paused.SpawnAsync(JobId.New(), new TestConfig());
+        var control = await ui.Ok.SpawnAsync(JobId.New(), new TestConfig());
+        await JobsHarness.EventuallyAsync(() => ui.Jobs.FindAsync(control.Id), j => j.Completed);
+        await Task.Delay(500);
+        Assert.Equal(JobStatus.Pending, (await ui.Jobs.Client.GetStatusAsync(waiting.Id)).Status);
+        await Shot(page, "types");
+
+        await row.Locator("button[data-action=resume]").ClickAsync();
+        await Expect(page.Locator(".notice")).ToContainTextAsync("resumed");
+        await JobsHarness.EventuallyAsync(() => ui.Jobs.FindAsync(waiting.Id), j => j.Completed);
+        Assert.Contains(await ui.Jobs.Admin.RecentActionsAsync(), a => a.Action == "resume" && a.JobType == "ui.pausable" && a.Actor!.EndsWith("(dashboard)", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Without_the_policy_no_action_is_possible()
+    {
+        ui.FlakyFails = true;
+        var job = await ui.Flaky.SpawnAsync(JobId.New(), new TestConfig());
+        await JobsHarness.EventuallyAsync(() => ui.Jobs.FindAsync(job.Id), j => j.TerminalState == JobTerminalState.Errored);
+
+        // Nobody signed in: the viewer policy refuses every page.
+        var anonymous = await ui.PageAsync();
+        var refused = await anonymous.APIRequest.GetAsync($"{ui.GuardedUrl}/jobs/{job.Id}");
+        Assert.Equal(401, refused.Status);
+
+        // A viewer sees the job but no action, and a forged post is refused before it acts.
+        var viewer = await ui.PageAsync(new() { ["X-User"] = "vera" });
+        var seen = await viewer.GotoAsync($"{ui.GuardedUrl}/jobs/{job.Id}");
+        Assert.Equal(200, seen!.Status);
+        await Expect(viewer.Locator("h1 [data-state]")).ToHaveTextAsync("errored");
+        await Expect(viewer.Locator("button[data-action]")).ToHaveCountAsync(0);
+        var forged = await viewer.APIRequest.PostAsync($"{ui.GuardedUrl}/jobs/{job.Id}/retry", new APIRequestContextOptions { Form = viewer.APIRequest.CreateFormData().Set("return", "/") });
+        Assert.Equal(403, forged.Status);
+
+        // A read-only dashboard has no actions at all.
+        var reader = await ui.PageAsync();
+        await reader.GotoAsync($"{ui.ReadOnlyUrl}/jobs/{job.Id}");
+        await Expect(reader.Locator("button[data-action]")).ToHaveCountAsync(0);
+        var readOnlyPost = await reader.APIRequest.PostAsync($"{ui.ReadOnlyUrl}/jobs/{job.Id}/retry");
+        Assert.True(readOnlyPost.Status is 404 or 405, $"status {readOnlyPost.Status}");
+
+        // The open dashboard refuses a post without its antiforgery token.
+        var open = await ui.PageAsync();
+        var noToken = await open.APIRequest.PostAsync($"{ui.OpenUrl}/jobs/{job.Id}/retry", new APIRequestContextOptions { Form = open.APIRequest.CreateFormData().Set("return", "/") });
+        Assert.Equal(400, noToken.Status);
+
+        Assert.Equal(JobTerminalState.Errored, (await ui.Jobs.FindAsync(job.Id)).TerminalState);
+        Assert.DoesNotContain((await ui.Jobs.FindAsync(job.Id)).Events, e => e.Type == JobEventTypes.Retried);
+
+        // An operator may act.
+        var operatorPage = await ui.PageAsync(new() { ["X-User"] = "otto", ["X-Role"] = "operator" });
+        ui.FlakyFails = false;
+        await operatorPage.GotoAsync($"{ui.GuardedUrl}/jobs/{job.Id}");
+        await operatorPage.ClickAsync("button[data-action=retry]");
+        await JobsHarness.EventuallyAsync(() => ui.Jobs.FindAsync(job.Id), j => j.TerminalState == JobTerminalState.Completed);
+        Assert.Equal("otto (dashboard)", (await ui.Jobs.FindAsync(job.Id)).Events.Single(e => e.Type == JobEventTypes.Retried).Actor);
+    }
+
+    [Fact]
+    public async Task The_silos_page_lists_the_silo_with_its_running_jobs_and_pages_carry_a_content_security_policy()
+    {
+        var page = await ui.PageAsync();
+        var response = await page.GotoAsync(ui.OpenUrl + "/silos");
+        Assert.Contains("default-src 'none'", (await response!.AllHeadersAsync())["content-security-policy"], StringComparison.Ordinal);
+        await Expect(page.Locator("#silos td .badge.ok")).ToHaveCountAsync(1);
+        await Shot(page, "silos");
+        var html = await page.ContentAsync();
+        Assert.DoesNotContain("Password", html, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain(PostgresServer.AppPassword, html, StringComparison.Ordinal);
+    }
+
+    private async Task<Dictionary<string, long>> DatabaseCountsAsync()
+    {
+        await using var connection = new NpgsqlConnection(ui.ConnectionString);
+        await connection.OpenAsync();
+        await using var cmd = new NpgsqlCommand("""
+            SELECT s, count(*) FROM (
+              SELECT coalesce(j.terminal_state, CASE je.state WHEN 'parked' THEN 'pending' ELSE je.state END) AS s
+              FROM job.jobs j LEFT JOIN job.job_executions je ON je.id = j.id) x
+            GROUP BY s
+            """, connection);
+        var counts = new Dictionary<string, long> { ["pending"] = 0, ["scheduled"] = 0, ["running"] = 0, ["completed"] = 0, ["errored"] = 0, ["cancelled"] = 0 };
+        await using var reader = await cmd.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            counts[reader.GetString(0)] = reader.GetInt64(1);
+        }
+
+        return counts;
+    }
+
+    private static async Task Shot(IPage page, string name)
+    {
+        if (s_screenshots is { Length: > 0 } folder)
+        {
+            Directory.CreateDirectory(folder);
+            await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(folder, name + ".png"), FullPage = true });
+        }
+    }
+}
