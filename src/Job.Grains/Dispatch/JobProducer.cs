@@ -28,8 +28,9 @@ internal sealed partial class JobProducer(
     JobExecutor executor,
     ILogger<JobProducer> logger)
 {
-    // A type whose limits (cluster-wide concurrency, rate) kept its due jobs waiting is asked again
-    // this soon, or at once when one of its runs ends anywhere (job_ready).
+    // A type whose concurrency limit kept its due jobs waiting is asked again when one of its runs ends
+    // anywhere (job_ready), or after this long should that notification be lost; a rate's next token
+    // and another silo's claim of the type come with their own, shorter wait.
     private static readonly TimeSpan s_blockedRetry = TimeSpan.FromMilliseconds(250);
 
     private readonly Lock _gate = new();
@@ -230,10 +231,10 @@ internal sealed partial class JobProducer(
                 var type = types[i];
                 var claimed = types.Length == 1 ? result.Claims.Count : CountOf(result.Claims, type);
                 _claimedCount[type] = _claimedCount.GetValueOrDefault(type) + claimed;
-                if (result.Blocked.Count > 0 && result.Blocked.Contains(type, StringComparer.Ordinal))
+                if (result.Blocked.Count > 0 && BlockedFor(result.Blocked, type) is { } retryAfter)
                 {
                     Deactivate(type);
-                    _blocked[type] = DateTime.UtcNow + s_blockedRetry;
+                    _blocked[type] = DateTime.UtcNow + retryAfter;
                 }
                 else if (result.Claims.Count < room && claimed < quotas[i] && _readyGeneration.GetValueOrDefault(type) == generations[i])
                 {
@@ -264,6 +265,23 @@ internal sealed partial class JobProducer(
             _blocked.Remove(type);
             Activate(type);
         }
+    }
+
+    // How long a type the claim reported blocked waits (the shortest wait when reported twice), or null
+    // when it was not blocked.
+    private static TimeSpan? BlockedFor(IReadOnlyList<BlockedType> blocked, string type)
+    {
+        TimeSpan? wait = null;
+        foreach (var b in blocked)
+        {
+            if (string.Equals(b.JobType, type, StringComparison.Ordinal))
+            {
+                var after = b.RetryAfter ?? s_blockedRetry;
+                wait = wait is { } w && w < after ? w : after;
+            }
+        }
+
+        return wait;
     }
 
     private static int CountOf(IReadOnlyList<ClaimedJob> claims, string type)

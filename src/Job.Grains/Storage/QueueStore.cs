@@ -13,8 +13,13 @@ namespace Job.Storage;
 /// <param name="Generation">Its generation (one per start).</param>
 internal sealed record SiloIdentity(string Name, string? ClusterId, string Address, int Port, int Generation);
 
+/// <summary>A type whose limits kept due jobs waiting, and when to ask for it again: after
+/// <paramref name="RetryAfter"/> (a rate's next token, another silo's claim of the type), or, when null,
+/// once a run of the type ends (its <c>job_ready</c> notification).</summary>
+internal readonly record struct BlockedType(string JobType, TimeSpan? RetryAfter);
+
 /// <summary>The claim statement's answer: the claims, and the types whose limits kept due jobs waiting.</summary>
-internal sealed record ClaimResult(IReadOnlyList<ClaimedJob> Claims, IReadOnlyList<string> Blocked);
+internal sealed record ClaimResult(IReadOnlyList<ClaimedJob> Claims, IReadOnlyList<BlockedType> Blocked);
 
 /// <summary>
 /// The silo's side of the queue: claims, the outcomes of runs (batched, fenced), heartbeats,
@@ -36,13 +41,13 @@ internal sealed class QueueStore(JobDatabase database)
             .With("generation", silo.Generation, NpgsqlDbType.Integer)
             .WithTime("now", now);
         var claims = new List<ClaimedJob>();
-        var blocked = new List<string>();
+        var blocked = new List<BlockedType>();
         await using var reader = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
         while (await reader.ReadAsync(ct).ConfigureAwait(false))
         {
             if (reader.GetBoolean(13))
             {
-                blocked.Add(reader.GetString(1));
+                blocked.Add(new BlockedType(reader.GetString(1), reader.IsDBNull(3) ? null : TimeSpan.FromMilliseconds(reader.GetInt32(3))));
                 continue;
             }
 

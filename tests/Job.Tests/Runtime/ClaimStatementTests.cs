@@ -101,10 +101,65 @@ public sealed class ClaimStatementTests(DatabaseFixture db) : IClassFixture<Data
 
         var first = await queue.ClaimAsync([type], [5], [0], 5, Silo, now, default);
         Assert.Equal(2, first.Claims.Count);
-        Assert.Equal([type], first.Blocked);
+        Assert.Equal([new BlockedType(type, null)], first.Blocked.Distinct()); // until a run of the type ends
         var second = await queue.ClaimAsync([type], [5], [0], 5, Silo with { Name = "silo-2" }, now, default);
         Assert.Empty(second.Claims);
-        Assert.Equal([type], second.Blocked);
+        Assert.Equal([new BlockedType(type, null)], second.Blocked.Distinct());
+    }
+
+    [Fact]
+    public async Task A_rate_limit_that_cuts_a_claim_short_reports_when_its_next_token_is_due()
+    {
+        var (database, queue) = await MigratedAsync();
+        var now = DateTimeOffset.UtcNow;
+        var type = Type("rated");
+        await SpawnAsync(database, now, 5, i => (type, now.AddMinutes(-5 + i)));
+        await using (var limit = database.DataSource.CreateCommand("INSERT INTO job.job_types (job_type, rate_limit, rate_period) VALUES (@t, 2, interval '10 seconds')"))
+        {
+            limit.Parameters.AddWithValue("t", type);
+            await limit.ExecuteNonQueryAsync();
+        }
+
+        var first = await queue.ClaimAsync([type], [5], [0], 5, Silo, now, default);
+        Assert.Equal(2, first.Claims.Count); // the bucket starts full: two tokens
+        Assert.NotEmpty(first.Blocked);
+        Assert.All(first.Blocked, blocked =>
+        {
+            Assert.Equal(type, blocked.JobType);
+            // One token every 5 s: not the dispatcher's fallback (250 ms), the token's time.
+            Assert.InRange(blocked.RetryAfter!.Value, TimeSpan.FromSeconds(4), TimeSpan.FromSeconds(5));
+        });
+    }
+
+    [Fact]
+    public async Task A_limited_type_another_silo_is_claiming_is_reported_blocked_for_milliseconds()
+    {
+        var (database, queue) = await MigratedAsync();
+        var now = DateTimeOffset.UtcNow;
+        var type = Type("contended");
+        await SpawnAsync(database, now, 3, i => (type, now.AddMinutes(-5 + i)));
+        await using (var limit = database.DataSource.CreateCommand("INSERT INTO job.job_types (job_type, max_running) VALUES (@t, 10)"))
+        {
+            limit.Parameters.AddWithValue("t", type);
+            await limit.ExecuteNonQueryAsync();
+        }
+
+        // The other silo's claim holds the type's row for its transaction.
+        await using var other = await database.DataSource.OpenConnectionAsync();
+        await using var tx = await other.BeginTransactionAsync();
+        await using (var hold = new Npgsql.NpgsqlCommand("SELECT 1 FROM job.job_types WHERE job_type = @t FOR UPDATE", other, tx))
+        {
+            hold.Parameters.AddWithValue("t", type);
+            await hold.ExecuteScalarAsync();
+        }
+
+        var contended = await queue.ClaimAsync([type], [3], [0], 3, Silo, now, default);
+        Assert.Empty(contended.Claims);
+        var blocked = Assert.Single(contended.Blocked.Distinct());
+        Assert.InRange(blocked.RetryAfter!.Value, TimeSpan.FromMilliseconds(1), TimeSpan.FromMilliseconds(50));
+
+        await tx.RollbackAsync();
+        Assert.Equal(3, (await queue.ClaimAsync([type], [3], [0], 3, Silo, now, default)).Claims.Count);
     }
 
     [Fact]

@@ -9,17 +9,6 @@
 --   job_terminal   <job id>          an awaited job ended
 --   job_cancel     <job id>          an operator asked to cancel a running job
 
--- What a job's writes cost in index and trigger work, trimmed to what a query reads:
--- * The history (job_events) is written only by these functions, in the transaction that writes the
---   job row, and read by job id: its foreign key to jobs checked every event (five per job: a row lock
---   and an index probe each, a sixth of the database's work per job), so it goes. Pruning deletes a
---   job's history with it (prune.sql).
--- * Running jobs by silo and heartbeat (0001) made every claim insert one more index entry and every
---   heartbeat a non-HOT update; the rescues that read it scan the running jobs, which
---   job_executions_type_running (0005) lists just as well.
-ALTER TABLE job_events DROP CONSTRAINT job_events_job_id_fkey;
-DROP INDEX job_executions_running;
-
 CREATE FUNCTION job_micros(p_at timestamptz) RETURNS text
 LANGUAGE sql IMMUTABLE AS $$ SELECT (extract(epoch FROM p_at) * 1000000)::bigint::text $$;
 
@@ -163,20 +152,16 @@ END $$;
 -- type leaves unused goes, in a second pass, to the types that filled theirs. A silo that Orleans
 -- membership does not list as active (declared dead while it did not know) claims nothing.
 -- Rows with blocked = true name a type whose limits kept due jobs waiting (only job_type is set).
--- Cost: a few index probes per type asked (the caller asks only types known to have pending jobs),
--- and per claimed row its lock, its update and its read; never a row of an idle type or queue.
--- Generic plans (plan_cache_mode): planning each statement anew on every call cost more than running
--- it, and every statement here is written so that its only sensible plan is the index it names.
 CREATE FUNCTION job_claim(p_types varchar[], p_quotas integer[], p_oldest integer[], p_limit integer,
                           p_silo varchar, p_cluster varchar, p_address varchar, p_port integer, p_generation integer,
                           p_now timestamptz)
 RETURNS TABLE (id uuid, job_type varchar, queue_id varchar, attempt integer, claim_token bigint,
                execution_state jsonb, retry_failed_at timestamptz, retry_due_at timestamptz, execute_at timestamptz,
                started_at timestamptz, config jsonb, trace_parent varchar, created_at timestamptz, blocked boolean)
-LANGUAGE plpgsql SET search_path FROM CURRENT SET plan_cache_mode = force_generic_plan AS $$
+LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
 #variable_conflict use_column
 DECLARE
-    v_claimed tid[] := '{}';
+    v_claimed uuid[] := '{}';
     v_taken integer := 0;
     v_full varchar[] := '{}';
     v_blocked varchar[] := '{}';
@@ -186,10 +171,6 @@ DECLARE
     v_want integer;
     v_oldest integer;
     v_got uuid[];
-    v_rows tid[];
-    v_more uuid[];
-    v_more_rows tid[];
-    v_lowest smallint;
     v_limited boolean;
     v_settings job_types%ROWTYPE;
     v_running integer;
@@ -237,9 +218,7 @@ BEGIN
                     END IF;
 
                     IF v_want <= 0 THEN
-                        -- Blocked only if due jobs wait (a probe at the ready index's live tail).
-                        IF (SELECT e.priority FROM job_executions e
-                            WHERE e.state = 'pending' AND e.job_type = v_type ORDER BY e.priority LIMIT 1) IS NOT NULL THEN
+                        IF EXISTS (SELECT 1 FROM job_executions e WHERE e.job_type = v_type AND e.state = 'pending') THEN
                             v_blocked := v_blocked || v_type;
                         END IF;
                         CONTINUE;
@@ -249,61 +228,44 @@ BEGIN
                 END IF;
             END IF;
 
-            -- The longest-waiting first, whatever their priority: the heads of each priority. That differs
-            -- from the order below only when the type's pending jobs have more than one priority, which two
-            -- probes tell (the ready index's tail, and the boundary of its lowest priority), without reading
-            -- the run of just-claimed entries at the index's head.
+            -- The longest-waiting first, whatever their priority: the heads of each priority.
             v_got := '{}';
-            v_rows := '{}';
             IF v_oldest > 0 THEN
-                v_lowest := (SELECT e.priority FROM job_executions e
-                             WHERE e.state = 'pending' AND e.job_type = v_type ORDER BY e.priority LIMIT 1);
-                IF (SELECT e.priority FROM job_executions e
-                    WHERE e.state = 'pending' AND e.job_type = v_type AND e.priority > v_lowest ORDER BY e.priority LIMIT 1) IS NOT NULL THEN
-                    SELECT coalesce(array_agg(h.id ORDER BY h.execute_at, h.id), '{}'), coalesce(array_agg(h.ctid ORDER BY h.execute_at, h.id), '{}')
-                    INTO v_got, v_rows
-                    FROM (
-                        WITH RECURSIVE priorities AS (
-                            (SELECT e.priority FROM job_executions e
-                             WHERE e.state = 'pending' AND e.job_type = v_type ORDER BY e.priority DESC LIMIT 1)
-                            UNION ALL
-                            SELECT (SELECT e.priority FROM job_executions e
-                                    WHERE e.state = 'pending' AND e.job_type = v_type AND e.priority < p.priority
-                                    ORDER BY e.priority DESC LIMIT 1)
-                            FROM priorities p WHERE p.priority IS NOT NULL)
-                        SELECT h.id, h.ctid, h.execute_at FROM priorities p
-                        CROSS JOIN LATERAL (
-                            SELECT e.id, e.ctid, e.execute_at FROM job_executions e
-                            WHERE e.state = 'pending' AND e.job_type = v_type AND e.priority = p.priority
-                            ORDER BY e.execute_at, e.id
-                            LIMIT v_oldest
-                            FOR UPDATE SKIP LOCKED) AS h
-                        WHERE p.priority IS NOT NULL
-                        ORDER BY h.execute_at, h.id
-                        LIMIT v_oldest) AS h;
-                END IF;
+                v_got := ARRAY(
+                    WITH RECURSIVE priorities AS (
+                        (SELECT e.priority FROM job_executions e
+                         WHERE e.state = 'pending' AND e.job_type = v_type ORDER BY e.priority DESC LIMIT 1)
+                        UNION ALL
+                        SELECT (SELECT e.priority FROM job_executions e
+                                WHERE e.state = 'pending' AND e.job_type = v_type AND e.priority < p.priority
+                                ORDER BY e.priority DESC LIMIT 1)
+                        FROM priorities p WHERE p.priority IS NOT NULL)
+                    SELECT h.id FROM priorities p
+                    CROSS JOIN LATERAL (
+                        SELECT e.id, e.execute_at FROM job_executions e
+                        WHERE e.state = 'pending' AND e.job_type = v_type AND e.priority = p.priority
+                        ORDER BY e.execute_at, e.id
+                        LIMIT v_oldest
+                        FOR UPDATE SKIP LOCKED) AS h
+                    WHERE p.priority IS NOT NULL
+                    ORDER BY h.execute_at, h.id
+                    LIMIT v_oldest);
             END IF;
 
-            SELECT coalesce(array_agg(h.id), '{}'), coalesce(array_agg(h.ctid), '{}') INTO v_more, v_more_rows
-            FROM (
-                SELECT e.id, e.ctid FROM job_executions e
+            v_got := v_got || ARRAY(
+                SELECT e.id FROM job_executions e
                 WHERE e.state = 'pending' AND e.job_type = v_type AND NOT (e.id = ANY (v_got))
                 ORDER BY e.priority DESC, e.execute_at, e.id
                 LIMIT v_want - cardinality(v_got)
-                FOR UPDATE SKIP LOCKED) AS h;
-            v_got := v_got || v_more;
-            v_rows := v_rows || v_more_rows;
+                FOR UPDATE SKIP LOCKED);
 
-            -- The rows are locked by this transaction, so their addresses hold until it ends: no index lookup.
-            IF cardinality(v_rows) > 0 THEN
-                WITH claimed AS (
-                    UPDATE job_executions e
-                    SET state = 'running', claim_token = nextval('job_claim_tokens'), claimed_by = p_silo,
-                        alive_at = now(), started_at = p_now, cancel_requested_at = NULL
-                    WHERE e.ctid = ANY (v_rows)
-                    RETURNING e.ctid)
-                SELECT v_claimed || array_agg(c.ctid) INTO v_claimed FROM claimed c;
-                v_taken := v_taken + cardinality(v_rows);
+            IF cardinality(v_got) > 0 THEN
+                UPDATE job_executions e
+                SET state = 'running', claim_token = nextval('job_claim_tokens'), claimed_by = p_silo,
+                    alive_at = now(), started_at = p_now, cancel_requested_at = NULL
+                WHERE e.id = ANY (v_got);
+                v_claimed := v_claimed || v_got;
+                v_taken := v_taken + cardinality(v_got);
             END IF;
 
             IF v_limited AND v_settings.rate_limit IS NOT NULL THEN
@@ -317,21 +279,17 @@ BEGIN
         END LOOP;
     END LOOP;
 
-    IF v_taken > 0 THEN
-        RETURN QUERY
-        SELECT e.id, e.job_type, e.queue_id, e.attempt, e.claim_token, e.execution_state, e.retry_failed_at,
-               e.retry_due_at, e.execute_at, e.started_at, j.config, j.trace_parent, j.created_at, false
-        FROM job_executions e JOIN jobs j ON j.id = e.id
-        WHERE e.ctid = ANY (v_claimed)
-        ORDER BY e.execute_at, e.id;
-    END IF;
+    RETURN QUERY
+    SELECT e.id, e.job_type, e.queue_id, e.attempt, e.claim_token, e.execution_state, e.retry_failed_at,
+           e.retry_due_at, e.execute_at, e.started_at, j.config, j.trace_parent, j.created_at, false
+    FROM job_executions e JOIN jobs j ON j.id = e.id
+    WHERE e.id = ANY (v_claimed)
+    ORDER BY e.execute_at, e.id;
 
-    IF cardinality(v_blocked) > 0 THEN
-        RETURN QUERY
-        SELECT NULL::uuid, b, NULL::varchar, NULL::integer, NULL::bigint, NULL::jsonb, NULL::timestamptz,
-               NULL::timestamptz, NULL::timestamptz, NULL::timestamptz, NULL::jsonb, NULL::varchar, NULL::timestamptz, true
-        FROM unnest(v_blocked) AS b;
-    END IF;
+    RETURN QUERY
+    SELECT NULL::uuid, b, NULL::varchar, NULL::integer, NULL::bigint, NULL::jsonb, NULL::timestamptz,
+           NULL::timestamptz, NULL::timestamptz, NULL::timestamptz, NULL::jsonb, NULL::varchar, NULL::timestamptz, true
+    FROM unnest(v_blocked) AS b;
 END $$;
 
 -- Writes the outcomes of a batch of runs, each fenced by its claim (a stale claim writes nothing)
@@ -344,7 +302,7 @@ CREATE FUNCTION job_finish(p_ids uuid[], p_tokens bigint[], p_kinds smallint[], 
                            p_next_attempts integer[], p_at timestamptz[], p_resets boolean[], p_messages text[],
                            p_error_types varchar[], p_now timestamptz)
 RETURNS TABLE (id uuid, claim_token bigint)
-LANGUAGE plpgsql SET search_path FROM CURRENT SET plan_cache_mode = force_generic_plan AS $$
+LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
 #variable_conflict use_column
 DECLARE
     v_ended_ids uuid[];
@@ -358,106 +316,88 @@ DECLARE
     v_later timestamptz;
     v_notified bigint;
 BEGIN
-    -- Each outcome is matched to its live row by the row's own claim token: a token belongs to one claim
-    -- of one job, so its position in p_tokens names the outcome (and p_ids at that position must be the
-    -- row's id). The rows are found by primary key; no join against the input, whatever the batch size.
-    IF 1 = ANY (p_kinds) OR 4 = ANY (p_kinds) OR 6 = ANY (p_kinds) THEN
-        -- Terminal outcomes: the live row goes, the job row keeps how it ended.
-        WITH done AS (
-            DELETE FROM job_executions je
-            WHERE je.id = ANY (p_ids)
-              AND p_ids[array_position(p_tokens, je.claim_token)] = je.id
-              AND p_kinds[array_position(p_tokens, je.claim_token)] IN (1, 4, 6)
-            RETURNING je.id, je.claim_token, je.job_type, je.queue_id, array_position(p_tokens, je.claim_token) AS pos
-        ), finished AS (
-            UPDATE jobs j
-            SET terminal_state = CASE p_kinds[done.pos] WHEN 1 THEN 'completed' WHEN 4 THEN 'errored' ELSE 'cancelled' END,
-                finished_at = p_now,
-                last_error = CASE WHEN p_kinds[done.pos] = 4 THEN p_messages[done.pos] ELSE j.last_error END
-            FROM done WHERE j.id = done.id
-            RETURNING j.id, j.awaited
-        ), events AS (
-            INSERT INTO job_events (job_id, event_type, attempt, error_message, error_type, reason, recorded_at)
-            SELECT d.id, e.event_type, e.attempt, e.message, e.error_type, e.reason, p_now
-            FROM (SELECT done.id, p_kinds[done.pos] AS kind, p_attempts[done.pos] AS attempt, p_resets[done.pos] AS reset,
-                         p_messages[done.pos] AS message, p_error_types[done.pos] AS error_type FROM done) AS d
-            CROSS JOIN LATERAL (VALUES
-                (1, CASE WHEN d.kind = 4 AND d.reset THEN 'attempt_counter_reset' END, NULL::integer, NULL::text, NULL::varchar, NULL::text),
-                (2, CASE d.kind WHEN 1 THEN 'execution_completed' WHEN 4 THEN 'execution_errored' ELSE 'execution_aborted' END,
-                    d.attempt, CASE WHEN d.kind = 4 THEN d.message END, CASE WHEN d.kind = 4 THEN d.error_type END,
-                    CASE WHEN d.kind = 6 THEN 'cancelled' END),
-                (3, CASE d.kind WHEN 1 THEN 'job_completed' WHEN 4 THEN 'job_errored' ELSE 'job_cancelled' END,
-                    CASE WHEN d.kind = 4 THEN d.attempt END, NULL, NULL, NULL)) AS e (ord, event_type, attempt, message, error_type, reason)
-            WHERE e.event_type IS NOT NULL
-            ORDER BY d.id, e.ord
-            RETURNING job_id
-        )
-        SELECT array_agg(done.id), array_agg(done.claim_token),
-               array_agg(DISTINCT done.queue_id) FILTER (WHERE done.queue_id IS NOT NULL),
-               array_agg(DISTINCT done.job_type) FILTER (WHERE jt.max_running IS NOT NULL),
-               (SELECT count(pg_notify('job_terminal', f.id::text)) FROM finished f WHERE f.awaited)
-        INTO v_ended_ids, v_ended_tokens, v_queues, v_ready, v_notified
-        FROM done LEFT JOIN job_types jt ON jt.job_type = done.job_type;
-    END IF;
+    -- Terminal outcomes: the live row goes, the job row keeps how it ended.
+    WITH input AS (
+        SELECT * FROM unnest(p_ids, p_tokens, p_kinds, p_attempts, p_resets, p_messages, p_error_types)
+            AS t (id, token, kind, attempt, reset, message, error_type)
+        WHERE t.kind IN (1, 4, 6)
+    ), done AS (
+        DELETE FROM job_executions je USING input
+        WHERE je.id = input.id AND je.claim_token = input.token AND je.state = 'running'
+        RETURNING je.id, je.claim_token, je.job_type, je.queue_id, input.kind, input.attempt, input.reset, input.message, input.error_type
+    ), finished AS (
+        UPDATE jobs j
+        SET terminal_state = CASE done.kind WHEN 1 THEN 'completed' WHEN 4 THEN 'errored' ELSE 'cancelled' END,
+            finished_at = p_now,
+            last_error = CASE WHEN done.kind = 4 THEN done.message ELSE j.last_error END
+        FROM done WHERE j.id = done.id
+        RETURNING j.id, j.awaited
+    ), events AS (
+        INSERT INTO job_events (job_id, event_type, attempt, error_message, error_type, reason, recorded_at)
+        SELECT done.id, e.event_type, e.attempt, e.message, e.error_type, e.reason, p_now
+        FROM done CROSS JOIN LATERAL (VALUES
+            (1, CASE WHEN done.kind = 4 AND done.reset THEN 'attempt_counter_reset' END, NULL::integer, NULL::text, NULL::varchar, NULL::text),
+            (2, CASE done.kind WHEN 1 THEN 'execution_completed' WHEN 4 THEN 'execution_errored' ELSE 'execution_aborted' END,
+                done.attempt, CASE WHEN done.kind = 4 THEN done.message END, CASE WHEN done.kind = 4 THEN done.error_type END,
+                CASE WHEN done.kind = 6 THEN 'cancelled' END),
+            (3, CASE done.kind WHEN 1 THEN 'job_completed' WHEN 4 THEN 'job_errored' ELSE 'job_cancelled' END,
+                CASE WHEN done.kind = 4 THEN done.attempt END, NULL, NULL, NULL)) AS e (ord, event_type, attempt, message, error_type, reason)
+        WHERE e.event_type IS NOT NULL
+        ORDER BY done.id, e.ord
+        RETURNING job_id
+    )
+    SELECT array_agg(done.id), array_agg(done.claim_token),
+           array_agg(DISTINCT done.queue_id) FILTER (WHERE done.queue_id IS NOT NULL),
+           array_agg(DISTINCT done.job_type) FILTER (WHERE jt.max_running IS NOT NULL),
+           (SELECT count(pg_notify('job_terminal', f.id::text)) FROM finished f WHERE f.awaited)
+    INTO v_ended_ids, v_ended_tokens, v_queues, v_ready, v_notified
+    FROM done LEFT JOIN job_types jt ON jt.job_type = done.job_type;
 
-    IF 2 = ANY (p_kinds) OR 3 = ANY (p_kinds) OR 5 = ANY (p_kinds) THEN
-        -- Runs again: rescheduled, retried after a failure, or handed back.
-        WITH matched AS (
-            SELECT je.id, array_position(p_tokens, je.claim_token) AS pos
-            FROM job_executions je
-            WHERE je.id = ANY (p_ids)
-              AND p_ids[array_position(p_tokens, je.claim_token)] = je.id
-              AND p_kinds[array_position(p_tokens, je.claim_token)] IN (2, 3, 5)
-            FOR UPDATE
-        ), input AS (
-            SELECT m.id, m.pos, p_tokens[m.pos] AS token, p_kinds[m.pos] AS kind, p_attempts[m.pos] AS attempt,
-                   p_next_attempts[m.pos] AS next_attempt, p_at[m.pos] AS at, p_resets[m.pos] AS reset,
-                   p_messages[m.pos] AS message, p_error_types[m.pos] AS error_type
-            FROM matched m
-        ), moved AS (
-            UPDATE job_executions je
-            SET state = CASE WHEN (CASE WHEN input.kind = 5 THEN je.execute_at ELSE input.at END) <= p_now THEN 'pending' ELSE 'scheduled' END,
-                execute_at = CASE WHEN input.kind = 5 THEN je.execute_at ELSE input.at END,
-                attempt = CASE input.kind WHEN 2 THEN 1 WHEN 3 THEN input.next_attempt ELSE je.attempt END,
-                retry_failed_at = CASE input.kind WHEN 2 THEN NULL WHEN 3 THEN p_now ELSE je.retry_failed_at END,
-                retry_due_at = CASE input.kind WHEN 2 THEN NULL WHEN 3 THEN input.at ELSE je.retry_due_at END,
-                claim_token = NULL, claimed_by = NULL, alive_at = NULL, started_at = NULL, cancel_requested_at = NULL
-            FROM input
-            WHERE je.id = input.id
-            RETURNING je.id, input.token, je.job_type, je.queue_id, je.state, je.execute_at, je.attempt AS new_attempt,
-                      input.kind, input.attempt, input.reset, input.message, input.error_type
-        ), noted AS (
-            UPDATE jobs j SET last_error = moved.message FROM moved WHERE j.id = moved.id AND moved.kind = 3 RETURNING j.id
-        ), events AS (
-            INSERT INTO job_events (job_id, event_type, attempt, scheduled_at, error_message, error_type, reason, recorded_at)
-            SELECT moved.id, e.event_type, e.attempt, e.scheduled_at, e.message, e.error_type, e.reason, p_now
-            FROM moved CROSS JOIN LATERAL (VALUES
-                (1, CASE WHEN moved.kind = 3 AND moved.reset THEN 'attempt_counter_reset' END, NULL::integer, NULL::timestamptz, NULL::text, NULL::varchar, NULL::text),
-                (2, CASE moved.kind WHEN 2 THEN 'execution_completed' WHEN 3 THEN 'execution_errored' ELSE 'execution_aborted' END,
-                    moved.attempt, NULL, CASE WHEN moved.kind = 3 THEN moved.message END, CASE WHEN moved.kind = 3 THEN moved.error_type END,
-                    CASE WHEN moved.kind = 5 THEN moved.message END),
-                (3, 'execution_scheduled', moved.new_attempt, moved.execute_at, NULL, NULL, NULL)) AS e (ord, event_type, attempt, scheduled_at, message, error_type, reason)
-            WHERE e.event_type IS NOT NULL
-            ORDER BY moved.id, e.ord
-            RETURNING job_id
-        )
-        SELECT array_agg(moved.id), array_agg(moved.token),
-               array_agg(DISTINCT moved.queue_id) FILTER (WHERE moved.queue_id IS NOT NULL),
-               array_agg(DISTINCT moved.job_type) FILTER (WHERE moved.state = 'pending' OR jt.max_running IS NOT NULL),
-               min(moved.execute_at) FILTER (WHERE moved.state = 'scheduled')
-        INTO v_moved_ids, v_moved_tokens, v_more_queues, v_more_ready, v_later
-        FROM moved LEFT JOIN job_types jt ON jt.job_type = moved.job_type;
-    END IF;
+    -- Runs again: rescheduled, retried after a failure, or handed back.
+    WITH input AS (
+        SELECT * FROM unnest(p_ids, p_tokens, p_kinds, p_attempts, p_next_attempts, p_at, p_resets, p_messages, p_error_types)
+            AS t (id, token, kind, attempt, next_attempt, at, reset, message, error_type)
+        WHERE t.kind IN (2, 3, 5)
+    ), moved AS (
+        UPDATE job_executions je
+        SET state = CASE WHEN (CASE WHEN input.kind = 5 THEN je.execute_at ELSE input.at END) <= p_now THEN 'pending' ELSE 'scheduled' END,
+            execute_at = CASE WHEN input.kind = 5 THEN je.execute_at ELSE input.at END,
+            attempt = CASE input.kind WHEN 2 THEN 1 WHEN 3 THEN input.next_attempt ELSE je.attempt END,
+            retry_failed_at = CASE input.kind WHEN 2 THEN NULL WHEN 3 THEN p_now ELSE je.retry_failed_at END,
+            retry_due_at = CASE input.kind WHEN 2 THEN NULL WHEN 3 THEN input.at ELSE je.retry_due_at END,
+            claim_token = NULL, claimed_by = NULL, alive_at = NULL, started_at = NULL, cancel_requested_at = NULL
+        FROM input
+        WHERE je.id = input.id AND je.claim_token = input.token AND je.state = 'running'
+        RETURNING je.id, input.token, je.job_type, je.queue_id, je.state, je.execute_at, je.attempt AS new_attempt,
+                  input.kind, input.attempt, input.reset, input.message, input.error_type
+    ), noted AS (
+        UPDATE jobs j SET last_error = moved.message FROM moved WHERE j.id = moved.id AND moved.kind = 3 RETURNING j.id
+    ), events AS (
+        INSERT INTO job_events (job_id, event_type, attempt, scheduled_at, error_message, error_type, reason, recorded_at)
+        SELECT moved.id, e.event_type, e.attempt, e.scheduled_at, e.message, e.error_type, e.reason, p_now
+        FROM moved CROSS JOIN LATERAL (VALUES
+            (1, CASE WHEN moved.kind = 3 AND moved.reset THEN 'attempt_counter_reset' END, NULL::integer, NULL::timestamptz, NULL::text, NULL::varchar, NULL::text),
+            (2, CASE moved.kind WHEN 2 THEN 'execution_completed' WHEN 3 THEN 'execution_errored' ELSE 'execution_aborted' END,
+                moved.attempt, NULL, CASE WHEN moved.kind = 3 THEN moved.message END, CASE WHEN moved.kind = 3 THEN moved.error_type END,
+                CASE WHEN moved.kind = 5 THEN moved.message END),
+            (3, 'execution_scheduled', moved.new_attempt, moved.execute_at, NULL, NULL, NULL)) AS e (ord, event_type, attempt, scheduled_at, message, error_type, reason)
+        WHERE e.event_type IS NOT NULL
+        ORDER BY moved.id, e.ord
+        RETURNING job_id
+    )
+    SELECT array_agg(moved.id), array_agg(moved.token),
+           array_agg(DISTINCT moved.queue_id) FILTER (WHERE moved.queue_id IS NOT NULL),
+           array_agg(DISTINCT moved.job_type) FILTER (WHERE moved.state = 'pending' OR jt.max_running IS NOT NULL),
+           min(moved.execute_at) FILTER (WHERE moved.state = 'scheduled')
+    INTO v_moved_ids, v_moved_tokens, v_more_queues, v_more_ready, v_later
+    FROM moved LEFT JOIN job_types jt ON jt.job_type = moved.job_type;
 
     v_queues := coalesce(v_queues, '{}') || coalesce(v_more_queues, '{}');
     IF cardinality(v_queues) > 0 THEN
         PERFORM job_queue_rebalance(v_queues, p_now);
     END IF;
 
-    IF v_ready IS NOT NULL OR v_more_ready IS NOT NULL THEN
-        PERFORM pg_notify('job_ready', r) FROM (SELECT DISTINCT r FROM unnest(coalesce(v_ready, '{}') || coalesce(v_more_ready, '{}')) AS r) AS d;
-    END IF;
-
+    PERFORM pg_notify('job_ready', r) FROM (SELECT DISTINCT r FROM unnest(coalesce(v_ready, '{}') || coalesce(v_more_ready, '{}')) AS r) AS d;
     IF v_later IS NOT NULL THEN
         PERFORM pg_notify('job_scheduled', job_micros(v_later));
     END IF;
