@@ -43,6 +43,7 @@ internal sealed class QueueStore(JobDatabase database)
         var claims = new List<ClaimedJob>();
         var blocked = new List<BlockedType>();
         await using var reader = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        await reader.NextResultAsync(ct).ConfigureAwait(false); // past set_config's row (claim.sql)
         while (await reader.ReadAsync(ct).ConfigureAwait(false))
         {
             if (reader.GetBoolean(13))
