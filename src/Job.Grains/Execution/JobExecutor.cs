@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Threading.Channels;
 using Job.Claims;
 using Job.Clock;
 using Job.Completion;
@@ -29,7 +28,7 @@ internal sealed partial class JobExecutor(
     JobShutdownSignal shutdown,
     ILogger<JobExecutor> logger)
 {
-    private readonly Channel<ClaimedJob> _buffer = Channel.CreateUnbounded<ClaimedJob>(new UnboundedChannelOptions { SingleReader = false });
+    private readonly ClaimBuffer _buffer = new();
     private readonly ConcurrentDictionary<(JobId Id, long Token), RunControl> _running = new();
     private readonly Lock _gate = new();
     private Task[] _runners = [];
@@ -52,12 +51,12 @@ internal sealed partial class JobExecutor(
         }
     }
 
-    /// <summary>Buffers claims for the runners, in claim order.</summary>
+    /// <summary>Buffers claims for the runners, who take them round-robin by type (fair dispatch).</summary>
     public void Enqueue(IReadOnlyList<ClaimedJob> claims)
     {
         foreach (var claim in claims)
         {
-            if (!_buffer.Writer.TryWrite(claim))
+            if (!_buffer.TryAdd(claim))
             {
                 // Stopping: the runners are gone; shutdown hands back what is left in the ledger.
                 Write(RunOutcome.HandBack(claim, "shutdown: the silo stopped before the run could start"));
@@ -92,13 +91,7 @@ internal sealed partial class JobExecutor(
             control.Shutdown();
         }
 
-        _buffer.Writer.TryComplete();
-        var unstarted = new List<ClaimedJob>();
-        while (_buffer.Reader.TryRead(out var claim))
-        {
-            unstarted.Add(claim);
-        }
-
+        var unstarted = _buffer.Close();
         foreach (var claim in ledger.TakeBuffered(unstarted))
         {
             Write(RunOutcome.HandBack(claim, "shutdown: the run had not started"));
@@ -135,7 +128,7 @@ internal sealed partial class JobExecutor(
 
     private async Task RunnerLoopAsync()
     {
-        await foreach (var claim in _buffer.Reader.ReadAllAsync().ConfigureAwait(false))
+        while (await _buffer.TakeAsync().ConfigureAwait(false) is { } claim)
         {
             if (ledger.TryStart(claim))
             {
