@@ -7,8 +7,10 @@ namespace Job.Silo.Commands;
 
 /// <summary>
 /// <c>migrate</c>: applies the missing database migrations (in one transaction under an advisory lock,
-/// as a silo does at start) and prints their names; <c>migrate --print</c> prints the SQL of every
-/// migration without touching a database, for review or for a DBA.
+/// as a silo does at start) into the configured schema (<c>Jobs:Schema</c>) and prints their names;
+/// <c>migrate --print</c> prints, without touching a database, exactly the script <c>migrate</c> runs
+/// (<see cref="JobMigrations.Script"/>): applied by hand, it records itself, so the next start finds
+/// nothing to do.
 /// </summary>
 internal sealed class MigrateCommand : Command
 {
@@ -24,12 +26,6 @@ internal sealed class MigrateCommand : Command
 
     private async Task<int> InvokeAsync(ParseResult result, CancellationToken cancellationToken)
     {
-        if (result.GetValue(_print))
-        {
-            PrintMigrations();
-            return SiloCommandLine.ExitOk;
-        }
-
         using var signals = new ShutdownSignals();
         string? connectionString = null;
         try
@@ -37,13 +33,22 @@ internal sealed class MigrateCommand : Command
             var settings = SiloCommandLine.Settings(result);
             var configuration = SiloSettings.Build(settings);
             var silo = SiloSettings.Read(configuration, settings.Keys);
+            var jobs = new JobsOptions();
+            JobsConfigurationBinder.Bind(configuration.GetSection(JobsOptions.SectionName), jobs);
+            var schema = new JobSchema(jobs.Schema);
+            if (result.GetValue(_print))
+            {
+                await Console.Out.WriteAsync(JobMigrations.Script(schema)).ConfigureAwait(false);
+                return SiloCommandLine.ExitOk;
+            }
+
             connectionString = JobWorkerConfiguration.ConnectionString(configuration);
             await using var embedded = connectionString is null
                 ? await EmbeddedDatabase.StartAsync(silo, signals.Token).ConfigureAwait(false)
                 : null;
             connectionString ??= embedded!.ConnectionString;
             await using var dataSource = NpgsqlDataSource.Create(connectionString);
-            var applied = await JobMigrations.RunAsync(dataSource, signals.Token).ConfigureAwait(false);
+            var applied = await JobMigrations.RunAsync(dataSource, schema, signals.Token).ConfigureAwait(false);
             Console.Out.WriteLine(applied.Count == 0 ? "Database is up to date." : string.Join(Environment.NewLine, applied.Select(name => $"applied {name}")));
             return SiloCommandLine.ExitOk;
         }
@@ -56,20 +61,6 @@ internal sealed class MigrateCommand : Command
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
             return SiloCommandLine.Fail(ex, connectionString);
-        }
-    }
-
-    private static void PrintMigrations()
-    {
-        var output = Console.Out;
-        output.WriteLine("-- Job database schema: every migration in the order it applies.");
-        output.WriteLine("-- The silo applies these itself (recording them in job_schema_migrations); print them to review");
-        output.WriteLine("-- or to hand to a DBA.");
-        foreach (var migration in JobMigrations.All)
-        {
-            output.WriteLine();
-            output.WriteLine($"-- ==== Migration {migration.Name} (sha256 {migration.Checksum}) ====");
-            output.WriteLine(migration.Sql.TrimEnd());
         }
     }
 }

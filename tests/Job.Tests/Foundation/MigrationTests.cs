@@ -152,6 +152,22 @@ public sealed partial class MigrationTests(DatabaseFixture db) : IClassFixture<D
     }
 
     [Fact]
+    public async Task Job_Silo_migrate_print_applied_by_hand_leaves_nothing_for_migrate_to_do()
+    {
+        // The command a DBA runs, with the schema the workers are configured with; no database needed.
+        var printed = await DotnetProcess.RunAsync("Job.Silo.dll", ["migrate", "--print", "--Jobs:Schema=dba_jobs"], TimeSpan.FromSeconds(60),
+            new Dictionary<string, string> { ["ConnectionStrings__Jobs"] = "Host=127.0.0.1;Port=1;Database=none" });
+        Assert.True(printed.ExitCode == 0, printed.Output);
+        await using var byHand = NpgsqlDataSource.Create(await db.CreateDatabaseAsync());
+
+        await ExecAsync(byHand, printed.StdOut);
+
+        Assert.Empty(await JobMigrations.RunAsync(byHand, new JobSchema("dba_jobs"))); // the next start finds nothing to do
+        Assert.Equal(["jobs"], await ListAsync(byHand, "SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'dba_jobs' AND table_name = 'jobs'"));
+        await ExecAsync(byHand, printed.StdOut); // applied twice: a no-op
+    }
+
+    [Fact]
     public async Task An_installation_of_the_previous_release_moves_into_its_own_schema_with_its_jobs()
     {
         await using var source = NpgsqlDataSource.Create(await db.CreateDatabaseAsync());

@@ -115,6 +115,40 @@ public sealed class PackageTests(DatabaseFixture db, ITestOutputHelper output) :
         Assert.Matches(@"Job [0-9a-f-]{36}: Completed", run.StdOut);
         Assert.Contains("Processing value: 43", run.StdOut);
         Assert.Matches(@"Orleans client job [0-9a-f-]{36}: Completed", run.StdOut);
+
+        // 4. The README's adoption path: samples/Worker copied out of the repository, its project reference
+        //    swapped for the package with the two commands the README gives, built from the feed.
+        var worker = Path.Combine(_work, "MyWorker");
+        CopySample(Path.Combine(repo, "samples", "Worker"), worker);
+        File.Copy(Path.Combine(app, "nuget.config"), Path.Combine(worker, "nuget.config"));
+        string[][] swaps = [["remove", "reference", "../../src/Job.Worker/Job.Worker.csproj"], ["add", "package", "Job.Worker", "--version", version]];
+        foreach (var step in swaps)
+        {
+            var swap = await DotnetProcess.RunCliAsync(step, worker, TimeSpan.FromMinutes(5), env);
+            Assert.True(swap.ExitCode == 0, $"dotnet {string.Join(' ', step)} failed (exit {swap.ExitCode}):\n{swap.Output}");
+        }
+
+        var workerBuild = await DotnetProcess.RunCliAsync(["build", "--disable-build-servers"], worker, TimeSpan.FromMinutes(5), env);
+        output.WriteLine(workerBuild.StdOut);
+        Assert.True(workerBuild.ExitCode == 0, $"dotnet build of the copied worker failed (exit {workerBuild.ExitCode}):\n{workerBuild.Output}");
+        Assert.DoesNotMatch(Warning, workerBuild.StdOut);
+        Assert.DoesNotContain("ProjectReference", await File.ReadAllTextAsync(Path.Combine(worker, "Worker.csproj")), StringComparison.Ordinal);
+    }
+
+    // The sample's sources and settings, without what a build left in it.
+    private static void CopySample(string from, string to)
+    {
+        foreach (var file in Directory.EnumerateFiles(from, "*", SearchOption.AllDirectories))
+        {
+            var relative = Path.GetRelativePath(from, file);
+            if (relative.StartsWith("bin" + Path.DirectorySeparatorChar, StringComparison.Ordinal) || relative.StartsWith("obj" + Path.DirectorySeparatorChar, StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            Directory.CreateDirectory(Path.GetDirectoryName(Path.Combine(to, relative))!);
+            File.Copy(file, Path.Combine(to, relative));
+        }
     }
 
     /// <summary>The metadata and files every package must have.</summary>

@@ -382,3 +382,8 @@ BEGIN
     FROM (SELECT DISTINCT u AS id FROM unnest(p_ids) AS u) AS i
     LEFT JOIN LATERAL (SELECT job_state_of(i.id) AS state) AS s ON true;
 END $$;
+
+-- jobs_finished (0003: type and finish time of finished jobs) is covered by jobs_finished_by_type
+-- (0008) for every query that reads it, and pruning reads jobs_finished_at (0005): one index less
+-- for every completion to write.
+DROP INDEX jobs_finished;
