@@ -15,6 +15,9 @@ namespace Job.Dashboard;
 internal sealed class DashboardPages(string prefix)
 {
     private static readonly JsonSerializerOptions s_pretty = new() { WriteIndented = true };
+
+    /// <summary>The latest ticks the schedules page shows per schedule.</summary>
+    private const int TicksShown = 5;
     private static readonly JobStatus[] s_states = [JobStatus.Pending, JobStatus.Scheduled, JobStatus.Running, JobStatus.Completed, JobStatus.Errored, JobStatus.Cancelled];
 
     // ---------------------------------------------------------------- overview
@@ -530,10 +533,16 @@ internal sealed class DashboardPages(string prefix)
 
     private static void Fact(Html html, string name, string value) => html.Raw("<dt>").Text(name).Raw("</dt><dd>").Text(value).Raw("</dd>");
 
-    private static void ActionButton(Html html, HttpContext http, string action, string returnTo, string text, string name, string? confirm, string css)
+    private static void ActionButton(Html html, HttpContext http, string action, string returnTo, string text, string name, string? confirm, string css,
+        (string Name, string Value)? field = null)
     {
         html.Raw("<form method=\"post\" class=\"inline\" action=\"").Attr(action).Raw("\">");
         Token(html, http);
+        if (field is { } f)
+        {
+            html.Raw("<input type=\"hidden\" name=\"").Attr(f.Name).Raw("\" value=\"").Attr(f.Value).Raw("\">");
+        }
+
         html.Raw("<input type=\"hidden\" name=\"return\" value=\"").Attr(returnTo).Raw("\"><button type=\"submit\" data-action=\"").Raw(name).Raw("\" class=\"").Raw(css).Raw("\"");
         if (confirm is not null)
         {
@@ -610,6 +619,92 @@ internal sealed class DashboardPages(string prefix)
         }
 
         html.Raw("</table>");
+        Footer(html, http);
+        return Page(html);
+    }
+
+    // ---------------------------------------------------------------- schedules
+
+    /// <summary>The recurring schedules (<see cref="JobSchedules"/>), each with its latest ticks.</summary>
+    public async Task<IResult> SchedulesAsync(HttpContext http, CancellationToken ct)
+    {
+        var (o, _, _) = Services(http);
+        var schedules = http.RequestServices.GetRequiredService<JobSchedules>();
+        var list = await schedules.ListAsync(ct).ConfigureAwait(false);
+        var mayAct = await DashboardForms.MayActAsync(http, o).ConfigureAwait(false);
+        var root = Root(http);
+        var html = new Html();
+        Header(html, http, o, "schedules", "Schedules");
+        html.Raw("<h1>Schedules</h1><table id=\"schedules\"><tr><th>Name</th><th>Job type</th><th>Cron</th><th>Time zone</th><th>Next tick</th><th>Status</th><th>Last ticks</th>");
+        if (mayAct)
+        {
+            html.Raw("<th></th>");
+        }
+
+        html.Raw("</tr>");
+        foreach (var s in list)
+        {
+            // One small indexed read per schedule: the list is as long as the schedules an application declares.
+            var ticks = await schedules.TicksAsync(s.Name, TicksShown, ct).ConfigureAwait(false);
+            html.Raw("<tr data-schedule=\"").Attr(s.Name).Raw("\"><td><span class=\"mono\">").Text(s.Name)
+                .Raw("</span><div class=\"muted\">").Raw(s.DeclaredInCode ? "declared in code" : "created at run time").Raw("</div></td><td><a href=\"")
+                .Attr($"{root}/jobs?type={Html.Url(s.JobType.Name)}").Raw("\">").Text(s.JobType.Name).Raw("</a></td><td class=\"mono nowrap\">").Text(s.Cron)
+                .Raw("</td><td>").Text(s.TimeZone).Raw("</td><td class=\"nowrap\">").Text(s.Paused ? "—" : Html.Time(s.NextTick)).Raw("</td><td>")
+                .Raw(s.Paused ? "<span class=\"badge warn\" data-paused>paused</span>" : "<span class=\"badge ok\">running</span>");
+            if (s.UpdatedBy is { } by)
+            {
+                html.Raw("<div class=\"muted\">changed by ").Text(by).Raw(" at ").Text(Html.Time(s.UpdatedAt)).Raw("</div>");
+            }
+
+            html.Raw("</td><td>");
+            if (ticks.Count == 0)
+            {
+                html.Raw("<span class=\"muted\">none yet</span>");
+            }
+
+            foreach (var t in ticks)
+            {
+                html.Raw("<div class=\"nowrap\" data-tick=\"").Raw(t.Outcome == JobScheduleTickOutcome.Spawned ? "spawned" : "skipped").Raw("\">").Text(Html.Time(t.Tick)).Raw(" ");
+                if (t.JobId is { } id)
+                {
+                    html.Raw("<a class=\"mono\" href=\"").Attr($"{root}/jobs/{id}").Raw("\">").Text(id.ToString()).Raw("</a>");
+                }
+                else
+                {
+                    html.Raw("<span class=\"muted\">skipped: the previous tick's job had not ended</span>");
+                }
+
+                html.Raw("</div>");
+            }
+
+            html.Raw("</td>");
+            if (mayAct)
+            {
+                html.Raw("<td><div class=\"actions\">");
+                var field = ("name", s.Name);
+                var back = root + "/schedules";
+                if (s.Paused)
+                {
+                    ActionButton(html, http, back + "/resume", back, "Resume", "resume", null, "primary", field);
+                }
+                else
+                {
+                    ActionButton(html, http, back + "/pause", back, "Pause", "pause", $"Pause schedule {s.Name}? Its ticks spawn no job until it is resumed.", "", field);
+                }
+
+                ActionButton(html, http, back + "/remove", back, "Remove", "remove", $"Remove schedule {s.Name}? No tick of it fires any more.", "danger", field);
+                html.Raw("</div></td>");
+            }
+
+            html.Raw("</tr>");
+        }
+
+        html.Raw("</table>");
+        if (list.Count == 0)
+        {
+            html.Raw("<p class=\"muted\" data-empty>No schedule. Declare one in code (AddRecurringJob) or create one at run time (JobSchedules.SetAsync, Job.Silo schedules set).</p>");
+        }
+
         Footer(html, http);
         return Page(html);
     }
@@ -779,6 +874,47 @@ internal sealed class DashboardPages(string prefix)
         }
     }
 
+    /// <summary>Pauses, resumes or removes the schedule the form names (names may hold '/', so not in the path).</summary>
+    public async Task<IResult> ScheduleActionAsync(string action, HttpContext http, CancellationToken ct)
+    {
+        if (await DashboardForms.RejectAsync(http).ConfigureAwait(false) is { } rejected)
+        {
+            return rejected;
+        }
+
+        var schedules = http.RequestServices.GetRequiredService<JobSchedules>();
+        var form = await http.Request.ReadFormAsync(ct).ConfigureAwait(false);
+        var name = form["name"].ToString();
+        var actor = DashboardActor.Of(http);
+        var back = Root(http) + "/schedules";
+        try
+        {
+            switch (action)
+            {
+                case "pause":
+                    await schedules.PauseAsync(name, actor, ct).ConfigureAwait(false);
+                    return DashboardForms.Back(http, prefix, back, "notice", $"Schedule {name} paused: its ticks spawn no job until it is resumed.");
+                case "resume":
+                    var resumed = await schedules.ResumeAsync(name, actor, ct).ConfigureAwait(false);
+                    return DashboardForms.Back(http, prefix, back, "notice", $"Schedule {name} resumed: next tick {Html.Time(resumed.NextTick)}.");
+                case "remove":
+                    return await schedules.RemoveAsync(name, actor, ct).ConfigureAwait(false)
+                        ? DashboardForms.Back(http, prefix, back, "notice", $"Schedule {name} removed: no tick of it fires any more.")
+                        : throw new JobScheduleNotFoundException(name);
+                default:
+                    return Results.NotFound();
+            }
+        }
+        catch (JobScheduleNotFoundException ex)
+        {
+            return DashboardForms.Back(http, prefix, back, "error", $"No schedule named '{ex.Name}' exists (removed meanwhile?).");
+        }
+        catch (InvalidJobScheduleException ex)
+        {
+            return DashboardForms.Back(http, prefix, back, "error", ex.Message);
+        }
+    }
+
     private static async Task<string> Do(Func<Task> action, string message)
     {
         await action().ConfigureAwait(false);
@@ -817,7 +953,7 @@ internal sealed class DashboardPages(string prefix)
         html.Raw("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>")
             .Text(title).Raw(" · ").Text(o.Title).Raw("</title><link rel=\"stylesheet\" href=\"").Attr(root + "/assets/dashboard.css").Raw("\"><script src=\"")
             .Attr(root + "/assets/dashboard.js").Raw("\" defer></script></head><body><header><span class=\"brand\">").Text(o.Title).Raw("</span><nav>");
-        foreach (var (key, href, text) in new[] { ("overview", root + "/", "Overview"), ("jobs", root + "/jobs", "Jobs"), ("types", root + "/types", "Types"), ("silos", root + "/silos", "Silos") })
+        foreach (var (key, href, text) in new[] { ("overview", root + "/", "Overview"), ("jobs", root + "/jobs", "Jobs"), ("types", root + "/types", "Types"), ("schedules", root + "/schedules", "Schedules"), ("silos", root + "/silos", "Silos") })
         {
             html.Raw("<a href=\"").Attr(href).Raw(key == current ? "\" class=\"current\">" : "\">").Raw(text).Raw("</a>");
         }

@@ -15,7 +15,7 @@ public static class JobDashboardEndpointRouteBuilderExtensions
 {
     /// <summary>
     /// Serves the dashboard under <paramref name="pattern"/> (default <c>/jobs</c>): overview, jobs,
-    /// a job, types and silos, with actions only when <see cref="JobDashboardOptions.AllowActions"/> is
+    /// a job, types, schedules and silos, with actions only when <see cref="JobDashboardOptions.AllowActions"/> is
     /// on. Without <see cref="JobDashboardOptions.AuthorizationPolicy"/> it answers loopback callers
     /// only and the host refuses to start when its server listens elsewhere; with one, every page
     /// requires it. Every action checks an antiforgery token; every response carries a strict
@@ -73,6 +73,7 @@ public static class JobDashboardEndpointRouteBuilderExtensions
         group.MapGet("/jobs", pages.JobsAsync);
         group.MapGet("/jobs/{id:guid}", pages.JobAsync);
         group.MapGet("/types", pages.TypesAsync);
+        group.MapGet("/schedules", pages.SchedulesAsync);
         group.MapGet("/silos", pages.SilosAsync);
         group.MapGet("/assets/{name}", Asset);
 
@@ -88,6 +89,7 @@ public static class JobDashboardEndpointRouteBuilderExtensions
             actions.MapPost("/jobs/bulk", pages.BulkAsync).DisableAntiforgery();
             actions.MapPost("/jobs/bulk-filter", pages.BulkFilterAsync).DisableAntiforgery();
             actions.MapPost("/types/{type}/{action}", pages.TypeActionAsync).DisableAntiforgery();
+            actions.MapPost("/schedules/{action}", pages.ScheduleActionAsync).DisableAntiforgery();
         }
 
         return group;

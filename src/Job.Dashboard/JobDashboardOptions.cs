@@ -17,7 +17,8 @@ public sealed class JobDashboardOptions
     public string? AuthorizationPolicy { get; set; }
 
     /// <summary>
-    /// Lets operators act (retry, cancel, delete, pause, resume). Off by default: a dashboard is
+    /// Lets operators act (retry, cancel, delete; pause and resume types; pause, resume and remove
+    /// schedules). Off by default: a dashboard is
     /// read-only unless the host opts in, because an action changes production work.
     /// </summary>
     public bool AllowActions { get; set; }

@@ -10,11 +10,13 @@ namespace Job.Silo.Commands;
 /// <summary>
 /// The operator's verbs, on <see cref="JobAdmin"/> over the configured database (no silo starts):
 /// <c>list</c>, <c>show</c>, <c>retry</c>, <c>cancel</c>, <c>delete</c>, <c>pause</c>, <c>resume</c>,
-/// <c>stats</c>. Tables by default, <c>--json</c> for scripts. Exit codes: 0 done, 1 failed (the
-/// database, …), 2 a malformed command line, 3 no such job, 4 the job's state forbids the operation.
-/// Every error is one line; none shows the connection string.
+/// <c>stats</c>, and the <c>schedules</c> group on <see cref="JobSchedules"/>. Tables by default,
+/// <c>--json</c> for scripts. Exit codes: 0 done, 1 failed (the database, …), 2 a malformed command
+/// line (or a definition the API refuses: a bad cron expression, time zone, name or config), 3 no such
+/// job or schedule, 4 the job's state forbids the operation. Every error is one line; none shows the
+/// connection string.
 /// </summary>
-internal static class AdminCommands
+internal static partial class AdminCommands
 {
     public const int ExitNotFound = 3;
     public const int ExitConflict = 4;
@@ -36,6 +38,7 @@ internal static class AdminCommands
         yield return new PauseCommand("pause", "pause a job type cluster-wide: no silo claims its jobs; running ones finish");
         yield return new PauseCommand("resume", "let the silos claim a paused type's jobs again");
         yield return new StatsCommand();
+        yield return new SchedulesCommand();
     }
 
     /// <summary>The options every verb that filters jobs shares.</summary>
@@ -107,14 +110,20 @@ internal static class AdminCommands
                 Console.Error.WriteLine($"error: {ex.Message}");
                 return ExitNotFound;
             }
+            catch (JobScheduleNotFoundException ex)
+            {
+                // The API's message points at JobSchedules.ListAsync; an operator has the verb.
+                Console.Error.WriteLine($"error: No schedule named '{ex.Name}' exists (schedules list shows those that do).");
+                return ExitNotFound;
+            }
             catch (JobStateConflictException ex)
             {
                 Console.Error.WriteLine($"error: {ex.Message}");
                 return ExitConflict;
             }
-            catch (Exception ex) when (ex is ArgumentException or FormatException or InvalidJobTypeException)
+            catch (Exception ex) when (ex is ArgumentException or FormatException or InvalidJobTypeException or InvalidJobScheduleException or InvalidJobConfigException)
             {
-                Console.Error.WriteLine($"error: {ex.Message}");
+                Console.Error.WriteLine($"error: {ex.Message.ReplaceLineEndings(" ")}");
                 return SiloCommandLine.ExitUsage;
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)

@@ -17,7 +17,7 @@ internal static partial class SiloCommandLine
     public const int ExitError = 1;
     public const int ExitUsage = 2;
 
-    private const string ShortUsage = "Usage: Job.Silo [run | migrate [--print] | list | show | retry | cancel | delete | pause | resume | stats] [--Key=Value ...]   (--help lists the verbs and settings)";
+    private const string ShortUsage = "Usage: Job.Silo [run | migrate [--print] | list | show | retry | cancel | delete | pause | resume | stats | schedules ...] [--Key=Value ...]   (--help lists the verbs and settings)";
 
     private const string Description = """
         A Job worker silo with demo job types (demo.hello, demo.flaky, demo.recurring).
@@ -27,12 +27,16 @@ internal static partial class SiloCommandLine
           Job.Silo migrate --print                print the SQL of every migration (no database needed)
 
         Operator verbs (on the database of ConnectionStrings:Jobs; no silo starts; --json for scripts;
-        exit 0 done, 1 failed, 2 bad command line, 3 no such job, 4 the job's state forbids it):
+        exit 0 done, 1 failed, 2 bad command line or definition, 3 no such job or schedule, 4 the job's state forbids it):
           Job.Silo list [--state S] [--type T] [--queue Q] [--id-prefix HEX] [--from T] [--to T] [--limit N] [--after CURSOR]
           Job.Silo show ID                        a job: state, attempt, next run, queue, config, history
           Job.Silo retry|cancel|delete ID...      or a filter (the options of list) or --all; --actor NAME
           Job.Silo pause|resume TYPE              stop or restart claims of a type, cluster-wide
           Job.Silo stats                          counts by state and type, oldest due job, silos
+          Job.Silo schedules list | show NAME     recurring schedules; show lists the recent ticks and their jobs
+          Job.Silo schedules set NAME --type T --cron "EXPR" [--time-zone TZ] [--config JSON]
+                   [--misfire skip|run-once|catch-up:N] [--overlap skip|queue|allow]   create, or change (omitted options keep)
+          Job.Silo schedules pause|resume|remove NAME   [--actor NAME]
 
         Settings are configuration keys: --Key=Value on the command line, environment variables (':' written
         as '__', e.g. ConnectionStrings__Jobs, Orleans__SiloPort), or an appsettings.json in the working
@@ -87,7 +91,7 @@ internal static partial class SiloCommandLine
 
         if (result.Errors.Count > 0)
         {
-            return Usage(Hide(result.Errors[0].Message));
+            return Usage(GroupProblem(result) ?? Hide(result.Errors[0].Message));
         }
 
         if (UsageProblem(args, result) is { } problem)
@@ -132,6 +136,21 @@ internal static partial class SiloCommandLine
         {
             return ex.Message;
         }
+    }
+
+    /// <summary>A verb group (<c>schedules</c>) without one of its verbs: name the verbs it has.</summary>
+    private static string? GroupProblem(ParseResult result)
+    {
+        var command = result.CommandResult.Command;
+        if (command is RootCommand || command.Subcommands.Count == 0 || command.Action is not null)
+        {
+            return null;
+        }
+
+        var verbs = string.Join(", ", command.Subcommands.Select(c => c.Name));
+        return result.UnmatchedTokens.FirstOrDefault() is { } token && VerbPattern().IsMatch(token)
+            ? $"unknown {command.Name} verb '{token}' (one of {verbs})"
+            : $"{command.Name} needs a verb: {verbs}";
     }
 
     private static int Usage(string message)

@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using Job.Maintenance;
 using Job.Tests.Infrastructure;
 using Job.Tests.Runtime;
 using Microsoft.Playwright;
@@ -151,6 +152,97 @@ public sealed partial class DashboardBrowserTests(DashboardFixture ui)
         await Expect(page.Locator(".notice")).ToContainTextAsync("resumed");
         await JobsHarness.EventuallyAsync(() => ui.Jobs.FindAsync(waiting.Id), j => j.Completed);
         Assert.Contains(await ui.Jobs.Admin.RecentActionsAsync(), a => a.Action == "resume" && a.JobType == "ui.pausable" && a.Actor!.EndsWith("(dashboard)", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task The_schedules_page_lists_a_schedule_with_its_ticks_and_pausing_it_there_pauses_it_in_the_database()
+    {
+        const string name = "ui-every-second";
+        await ui.Jobs.Schedules.SetAsync(new JobScheduleSpec<TestConfig>(name, new JobType("ui.ok"), "* * * * * *", new TestConfig(1)) { Overlap = JobOverlapPolicy.Allow }, "test");
+        await NightlyReportAsync();
+        await ui.Jobs.GrainFactory.GetGrain<IJobLeaderGrain>(0).EnsureAsync();
+        await JobsHarness.EventuallyAsync(() => ui.Jobs.Schedules.TicksAsync(name, 10), t => t.Count(x => x.JobId is not null) >= 2);
+
+        var page = await ui.PageAsync();
+        await page.GotoAsync(ui.OpenUrl + "/schedules");
+        await Expect(page.Locator("header nav a.current")).ToHaveTextAsync("Schedules");
+        var row = page.Locator($"#schedules tr[data-schedule='{name}']");
+        await Expect(row).ToContainTextAsync("ui.ok");
+        await Expect(row).ToContainTextAsync("* * * * * *");
+        await Expect(row).ToContainTextAsync("UTC");
+        await Expect(row.Locator(".badge.ok")).ToHaveTextAsync("running");
+        Assert.True(await row.Locator("[data-tick=spawned] a").CountAsync() >= 2);
+        await Expect(page.Locator("#schedules tr[data-schedule='ui-nightly-report'] [data-paused]")).ToHaveCountAsync(1);
+        await Shot(page, "schedules");
+
+        // A tick's link opens the job it spawned.
+        var link = row.Locator("[data-tick=spawned] a").First;
+        var shownId = JobId.Parse(await link.InnerTextAsync());
+        Assert.Contains((await ui.Jobs.Schedules.TicksAsync(name, 1000)).Select(t => t.JobId), id => id == shownId);
+        await link.ClickAsync();
+        await Expect(page.Locator("h1 .mono")).ToHaveTextAsync(shownId.ToString());
+        await Expect(page.Locator("#history li[data-event=schedule_tick]")).ToHaveCountAsync(1);
+
+        await page.GotoAsync(ui.OpenUrl + "/schedules");
+        await row.Locator("button[data-action=pause]").ClickAsync();
+        await Expect(page.Locator(".notice")).ToContainTextAsync($"Schedule {name} paused");
+        await Expect(row.Locator("[data-paused]")).ToHaveCountAsync(1);
+        await using (var connection = new NpgsqlConnection(ui.ConnectionString))
+        {
+            await connection.OpenAsync();
+            await using var cmd = new NpgsqlCommand("SELECT paused, updated_by FROM job.job_schedules WHERE name = @name", connection);
+            cmd.Parameters.AddWithValue("name", name);
+            await using var reader = await cmd.ExecuteReaderAsync();
+            Assert.True(await reader.ReadAsync());
+            Assert.True(reader.GetBoolean(0));
+            Assert.EndsWith("(dashboard)", reader.GetString(1), StringComparison.Ordinal);
+        }
+
+        await row.Locator("button[data-action=resume]").ClickAsync();
+        await Expect(page.Locator(".notice")).ToContainTextAsync($"Schedule {name} resumed");
+        Assert.False((await ui.Jobs.Schedules.GetAsync(name))!.Paused);
+
+        await row.Locator("button[data-action=remove]").ClickAsync();
+        await Expect(page.Locator(".notice")).ToContainTextAsync($"Schedule {name} removed");
+        await Expect(row).ToHaveCountAsync(0);
+        Assert.Null(await ui.Jobs.Schedules.GetAsync(name));
+    }
+
+    [Fact]
+    public async Task Without_actions_the_schedules_page_renders_no_form()
+    {
+        await NightlyReportAsync();
+        var reader = await ui.PageAsync();
+        await reader.GotoAsync(ui.ReadOnlyUrl + "/schedules");
+        var row = reader.Locator("#schedules tr[data-schedule='ui-nightly-report']");
+        await Expect(row).ToContainTextAsync("Europe/Zurich");
+        await Expect(reader.Locator("#schedules form")).ToHaveCountAsync(0);
+        await Expect(reader.Locator("button[data-action]")).ToHaveCountAsync(0);
+        var post = await reader.APIRequest.PostAsync($"{ui.ReadOnlyUrl}/schedules/pause", new APIRequestContextOptions { Form = reader.APIRequest.CreateFormData().Set("name", "ui-nightly-report") });
+        Assert.True(post.Status is 404 or 405, $"status {post.Status}");
+
+        // A viewer of the guarded dashboard sees the schedules but may not act on them.
+        var viewer = await ui.PageAsync(new() { ["X-User"] = "vera" });
+        await viewer.GotoAsync(ui.GuardedUrl + "/schedules");
+        await Expect(viewer.Locator("#schedules tr[data-schedule='ui-nightly-report']")).ToHaveCountAsync(1);
+        await Expect(viewer.Locator("#schedules form")).ToHaveCountAsync(0);
+
+        // The open dashboard refuses a post without its antiforgery token.
+        var open = await ui.PageAsync();
+        var noToken = await open.APIRequest.PostAsync($"{ui.OpenUrl}/schedules/remove", new APIRequestContextOptions { Form = open.APIRequest.CreateFormData().Set("name", "ui-nightly-report") });
+        Assert.Equal(400, noToken.Status);
+        Assert.NotNull(await ui.Jobs.Schedules.GetAsync("ui-nightly-report"));
+    }
+
+    /// <summary>A paused nightly schedule that never ticks during a test (both schedules tests want one).</summary>
+    private async Task NightlyReportAsync()
+    {
+        await ui.Jobs.Schedules.SetAsync(new JobScheduleSpec<TestConfig>("ui-nightly-report", new JobType("ui.other"), "0 2 * * *", new TestConfig(2, "report"))
+        {
+            TimeZone = "Europe/Zurich",
+            Overlap = JobOverlapPolicy.Queue,
+        }, "test");
+        await ui.Jobs.Schedules.PauseAsync("ui-nightly-report", "test");
     }
 
     [Fact]
