@@ -85,7 +85,7 @@ public sealed class CrossHostTests(ITestOutputHelper output)
         cluster.Log($"{victim.Label} ({victim.Address}) runs the job; kill -9");
         var killedAt = DateTime.UtcNow;
         victim.Kill9();
-        Assert.True(await victim.WaitForExitAsync(TimeSpan.FromSeconds(10)));
+        Assert.True(await victim.WaitForExitAsync(TimeSpan.FromSeconds(10)), "the killed silo's process did not exit within 10 s");
         Assert.True(await ClusterHarness.EventuallyAsync(
             async () => await cluster.ScalarAsync<long>("SELECT count(*) FROM test_runs WHERE job_id = @id AND silo = @s", ("id", job.Value), ("s", survivor.Address!)) == 1,
             TimeSpan.FromSeconds(45), TimeSpan.FromMilliseconds(100)),

@@ -25,7 +25,8 @@ public sealed class DatabaseOutageTests(DedicatedPostgres pg, ITestOutputHelper 
         const int jobs = 600;
         await cluster.SpawnWorkAsync(jobs, i => new CrashConfig(DurationMs: 200 + (i % 3) * 100));
         Assert.True(await ClusterHarness.EventuallyAsync(
-            async () => await cluster.ScalarAsync<long>("SELECT count(*) FROM jobs WHERE terminal_state = 'completed'") >= 100, TimeSpan.FromSeconds(60)));
+            async () => await cluster.ScalarAsync<long>("SELECT count(*) FROM jobs WHERE terminal_state = 'completed'") >= 100, TimeSpan.FromSeconds(60)),
+            "100 jobs did not complete within 60 s before the outage");
 
         var down = TimeSpan.FromSeconds(5);
         var stopAt = DateTime.UtcNow;

@@ -23,7 +23,8 @@ public sealed class FencingTests(DatabaseFixture db, ITestOutputHelper output) :
         // The first attempt runs 15 s (the zombie's run), the rescued one 0.5 s.
         var id = (await cluster.SpawnWorkAsync(1, _ => new CrashConfig(DurationMs: 15_000, LaterAttemptDurationMs: 500)))[0].Value;
         Assert.True(await ClusterHarness.EventuallyAsync(
-            async () => await cluster.ScalarAsync<long>("SELECT count(*) FROM test_runs WHERE job_id = @id", ("id", id)) == 1, TimeSpan.FromSeconds(20)));
+            async () => await cluster.ScalarAsync<long>("SELECT count(*) FROM test_runs WHERE job_id = @id", ("id", id)) == 1, TimeSpan.FromSeconds(20)),
+            "the job did not start within 20 s");
         var zombieAddress = await cluster.ScalarAsync<string>("SELECT silo FROM test_runs WHERE job_id = @id", ("id", id));
         var zombie = silos.Single(s => s.Address == zombieAddress);
         var survivors = silos.Where(s => s != zombie).ToArray();

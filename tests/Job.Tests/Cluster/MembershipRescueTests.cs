@@ -31,7 +31,7 @@ public sealed class MembershipRescueTests(DatabaseFixture db, ITestOutputHelper 
 
         var killedAt = DateTime.UtcNow;
         victim.Kill9();
-        Assert.True(await victim.WaitForExitAsync(TimeSpan.FromSeconds(10)));
+        Assert.True(await victim.WaitForExitAsync(TimeSpan.FromSeconds(10)), "the killed silo's process did not exit within 10 s");
 
         Assert.True(await ClusterHarness.EventuallyAsync(
             async () => await cluster.ScalarAsync<long>("SELECT count(DISTINCT job_id) FROM test_runs WHERE silo = @s AND job_id = ANY(@ids)",

@@ -18,7 +18,8 @@ public sealed class PauseToleranceTests(DatabaseFixture db, ITestOutputHelper ou
 
         var id = (await cluster.SpawnWorkAsync(1, _ => new CrashConfig(DurationMs: 3_000)))[0].Value;
         Assert.True(await ClusterHarness.EventuallyAsync(
-            async () => await cluster.ScalarAsync<long>("SELECT count(*) FROM test_runs WHERE job_id = @id", ("id", id)) == 1, TimeSpan.FromSeconds(30)));
+            async () => await cluster.ScalarAsync<long>("SELECT count(*) FROM test_runs WHERE job_id = @id", ("id", id)) == 1, TimeSpan.FromSeconds(30)),
+            "the job did not start within 30 s");
         var runsOn = await cluster.ScalarAsync<string>("SELECT silo FROM test_runs WHERE job_id = @id", ("id", id));
         var paused = silos.Single(s => s.Address == runsOn);
 

@@ -43,7 +43,7 @@ public sealed class SchedulerFailoverTests(DatabaseFixture db, ITestOutputHelper
 
         var killedAt = DateTimeOffset.UtcNow;
         victim.Kill9();
-        Assert.True(await victim.WaitForExitAsync(TimeSpan.FromSeconds(10)));
+        Assert.True(await victim.WaitForExitAsync(TimeSpan.FromSeconds(10)), "the killed silo's process did not exit within 10 s");
 
         Assert.True(await ClusterHarness.EventuallyAsync(
             async () => await cluster.ScalarAsync<long>("SELECT count(DISTINCT job_id) FROM test_runs") == jobs, TimeSpan.FromSeconds(90), TimeSpan.FromMilliseconds(100)),

@@ -34,6 +34,9 @@ public sealed class WorkerSampleTests(DatabaseFixture db) : IClassFixture<Databa
         // 10.20: a one-machine setup (the database on loopback, Orleans:AdvertisedIP auto) keeps the port on loopback.
         Assert.Contains(worker.Output, line => line.Contains($"Now listening on: http://127.0.0.1:{worker.HealthPort}", StringComparison.Ordinal));
         Assert.Contains(worker.Output, line => line.Contains("Orleans:AdvertisedIP is auto: advertising 127.0.0.1", StringComparison.Ordinal));
+        // 10.17: the shipped worker starts without Orleans' spurious warnings (server GC off, the watchdog's
+        // "deadlock" at start): its project file turns server GC on, and the membership clock counts from the start.
+        Assert.DoesNotContain(worker.Output, line => line.Contains("ServerGC", StringComparison.Ordinal) || line.Contains("Watchdog", StringComparison.Ordinal));
         var live = await worker.GetAsync("/healthz");
         Assert.Equal(HttpStatusCode.OK, live.Status);
         Assert.Equal("Healthy\n", live.Body);
@@ -98,12 +101,13 @@ public sealed class WorkerSampleTests(DatabaseFixture db) : IClassFixture<Databa
         return await command.ExecuteScalarAsync() as string;
     }
 
-    private static async Task WaitForAsync(Func<Task<bool>> condition, TimeSpan timeout, Func<string> explain)
+    private static async Task WaitForAsync(Func<Task<bool>> condition, TimeSpan timeout, Func<string> explain,
+        [System.Runtime.CompilerServices.CallerArgumentExpression(nameof(condition))] string? awaited = null)
     {
         var deadline = DateTime.UtcNow + timeout;
         while (!await condition())
         {
-            Assert.True(DateTime.UtcNow < deadline, $"not reached within {timeout}:\n{explain()}");
+            Assert.True(DateTime.UtcNow < deadline, $"`{awaited}` did not hold within {timeout}:\n{explain()}");
             await Task.Delay(100);
         }
     }
