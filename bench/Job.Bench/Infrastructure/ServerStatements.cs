@@ -126,6 +126,7 @@ public static partial class ServerStatements
         await using var conn = await db.DataSource.OpenConnectionAsync(ct).ConfigureAwait(false);
         await using var tx = await conn.BeginTransactionAsync(ct).ConfigureAwait(false);
         var claim = new global::Job.Storage.JobDatabase(db.DataSource, JobSchema.Default).Text(global::Job.Storage.RuntimeSql.Claim);
+        claim = claim[(claim.LastIndexOf(";\n", StringComparison.Ordinal) + 2)..]; // the claim itself, after its set_config
         await using var cmd = new NpgsqlCommand("EXPLAIN (ANALYZE, BUFFERS)\n" + claim, conn, tx);
         cmd.Parameters.AddWithValue("types", NpgsqlDbType.Array | NpgsqlDbType.Varchar, types);
         cmd.Parameters.AddWithValue("quotas", NpgsqlDbType.Array | NpgsqlDbType.Integer, types.Select(_ => limit).ToArray());
