@@ -1,11 +1,10 @@
--- Deletes up to @batch finished jobs (of every type) that finished before @before, oldest first,
--- with their history (job_events, by job id). Unfinished jobs are never touched: a job without a
--- terminal state is not matched.
+-- Deletes up to @batch finished jobs (of every type) that finished before @before, with their history
+-- (job_events, by job id): ranges of jobs_finished_by_state, one per terminal state, oldest first
+-- within each. Unfinished jobs are never touched: a job without a terminal state is not matched.
 WITH doomed AS (
     SELECT id
     FROM {schema}.jobs
-    WHERE terminal_state IS NOT NULL AND finished_at < @before
-    ORDER BY finished_at
+    WHERE terminal_state IN ('completed', 'errored', 'cancelled') AND finished_at < @before
     LIMIT @batch
     FOR UPDATE SKIP LOCKED
 ), history AS (
