@@ -198,21 +198,20 @@ public sealed class TenantsWorkload : IWorkload
                   .Metric(key + "_rss_mb", $"{what}: RSS, idle", p.Idle.RssMb, "MB")
                   .Metric(key + "_idle_cpu_ms_per_s", $"{what}: worker CPU, idle ({p.Idle.WallSeconds:0} s)", p.Idle.WorkerCpuMsPerSecond, "ms/s")
                   .Metric(key + "_idle_postgres_cores", $"{what}: PostgreSQL CPU while the worker idles", p.Idle.PostgresCores, "cores");
-            result.Note($"{what}: READY {p.ReadySeconds:0.0} s after launch; every registered type's reminder row {p.StartupSeconds:0.0} s after launch " +
+            result.Note($"{what}: READY {p.ReadySeconds:0.0} s after launch " +
                         $"(worker CPU by then {p.StartupCpuSeconds:0.0} s); SIGTERM → exit {p.StopSeconds:0.0} s{(p.StoppedGracefully ? "" : " (NOT graceful)")}.")
                   .Note($"{what}, idle {p.Idle.WallSeconds:0.0} s: worker CPU {p.Idle.WorkerCpuSeconds:0.00} s ({p.Idle.WorkerCpuMsPerSecond:0.0} ms/s), " +
                         $"PostgreSQL {p.Idle.PostgresCores:0.00} cores; RSS {p.Idle.RssMb:0.0} MB (peak {p.Idle.PeakRssMb:0.0}), GC heap {p.Idle.Stats.GcHeapMb:0.0} MB, " +
                         $"{p.Idle.Stats.Threads} threads; activations by grain type: {string.Join(", ", p.Idle.Stats.ActivationsByType.OrderByDescending(kv => kv.Value).Select(kv => $"{kv.Key} {kv.Value:N0}"))}. " +
                         $"Claims while idle: {idleClaim?.Calls ?? 0:N0} ({(idleClaim?.Calls ?? 0) / Math.Max(0.001, p.Idle.WallSeconds):0.0}/s), " +
                         $"{idleClaim?.MeanMs ?? 0:0.0} ms each on the server. Server statements while idle: {Describe(p.Idle.Statements)}. " +
-                        $"(Per-type work is periodic: a reminder tick every 1 min and a maintenance tick every {new JobPollerConfig().JobLostInterval.TotalMinutes / 2:0.#} min, " +
-                        $"spread by when each type registered; a {p.Idle.WallSeconds:0} s window samples them unevenly.)")
+                        $"(Maintenance runs once per cluster, on the leader, whatever the number of types.)")
                   .Note($"{what}, {o.TenantSamples} spawns 10 ms apart (after {WarmUp} unmeasured): spawn→start p50 {p.Latency.WorkerClock.P50:0.0}, " +
                         $"p95 {p.Latency.WorkerClock.P95:0.0}, p99 {p.Latency.WorkerClock.P99:0.0}, max {p.Latency.WorkerClock.Max:0.0} ms " +
                         $"(worker UTC wall clock at the run's start − UTC wall clock before SpawnAsync; on the database's clock p50 {p.Latency.DbClock.P50:0.0} ms); " +
                         $"worker CPU {p.SpawnWorkerCpuSeconds:0.00} s, PostgreSQL {p.SpawnPostgresCores:0.00} cores over {p.SpawnWallSeconds:0.0} s. " +
                         $"Server statements: {Describe(p.Statements)}.")
-                  .Note($"{what}: claim EXPLAIN ANALYZE (types = its {p.Types:N0} registered types, limit 50, rolled back): execution {p.Plan.ExecutionMs:0.0} ms, " +
+                  .Note($"{what}: claim EXPLAIN ANALYZE (the types with due jobs, as the dispatcher asks, of its {p.Types:N0} registered; limit 50, rolled back): execution {p.Plan.ExecutionMs:0.0} ms, " +
                         $"planning {p.Plan.PlanningMs:0.0} ms; nodes with ≥ 10 % of the time: {string.Join(" | ", p.Plan.CostlyLines())}");
         }
 
