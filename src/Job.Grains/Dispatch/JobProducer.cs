@@ -33,6 +33,9 @@ internal sealed partial class JobProducer(
     // and another silo's claim of the type come with their own, shorter wait.
     private static readonly TimeSpan s_blockedRetry = TimeSpan.FromMilliseconds(250);
 
+    // The time constant of the run-rate estimate that sizes the lookahead (SampleRate).
+    private const double RateWindowSeconds = 0.1;
+
     private readonly Lock _gate = new();
     private readonly WakeSignal _wake = new();
     private readonly List<string> _active = [];
@@ -311,7 +314,13 @@ internal sealed partial class JobProducer(
 
         var runs = ledger.RunsEnded;
         var rate = (runs - _rateSampledRuns) / elapsed;
-        _runsPerSecond = elapsed > 1 ? rate : (0.7 * _runsPerSecond) + (0.3 * rate);
+        // Smoothed over the last tenth of a second or so, weighted by the time each sample covers: when
+        // short jobs give way to long ones, the lookahead falls with the rate at once, instead of one
+        // silo claiming far ahead on the short jobs' pace and holding long jobs that idle silos could run.
+        // No run ended for a while: runs are not short (now), so no claim goes beyond the default lookahead.
+        _runsPerSecond = runs == _rateSampledRuns && elapsed >= 0.02
+            ? 0
+            : _runsPerSecond + ((1 - Math.Exp(-elapsed / RateWindowSeconds)) * (rate - _runsPerSecond));
         _rateSampledAt = now;
         _rateSampledRuns = runs;
         ledger.SetLookahead((int)Math.Min(int.MaxValue, Math.Ceiling(2 * _runsPerSecond * _claimSeconds)));

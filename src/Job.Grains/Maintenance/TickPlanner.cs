@@ -35,18 +35,22 @@ internal static class TickPlanner
             missedUntil = boundary;
         }
 
-        var from = nextTick > boundary ? nextTick : boundary;
-        foreach (var tick in cron.Between(from, now))
+        // From the stored next tick (a tick by construction), or the first tick at or after the boundary,
+        // one tick after another. Not Cronos' occurrences from that instant: a tick moved by a daylight-
+        // saving gap (02:30 that does not exist, run at 03:00) is not an occurrence "from 03:00", so it
+        // was lost when the ticker looked exactly at its time.
+        var tick = nextTick >= boundary ? nextTick : cron.NextAfter(boundary.AddTicks(-1));
+        while (tick is { } due && due <= now)
         {
             if (ticks.Count >= batch)
             {
-                return new Plan(ticks, tick, missedFrom, missedUntil, missedRun);
+                return new Plan(ticks, due, missedFrom, missedUntil, missedRun);
             }
 
-            ticks.Add(tick);
+            ticks.Add(due);
+            tick = cron.NextAfter(due);
         }
 
-        var after = ticks.Count > 0 && ticks[^1] > now ? ticks[^1] : now;
-        return new Plan(ticks, cron.NextAfter(after), missedFrom, missedUntil, missedRun);
+        return new Plan(ticks, tick, missedFrom, missedUntil, missedRun);
     }
 }

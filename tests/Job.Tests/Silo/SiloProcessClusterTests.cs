@@ -25,9 +25,10 @@ public sealed class SiloProcessClusterTests(DatabaseFixture db) : IClassFixture<
         var active = await SqlScalarAsync("SELECT count(*) FROM orleans_membership WHERE status = 3");
         Assert.Equal(2L, active);
 
-        var client = await DotnetProcess.RunAsync("JobClient.dll", [db.ConnectionString, "demo.hello", "{}", "job", "job"], TimeSpan.FromSeconds(90));
+        // samples/JobClient: a plain Orleans client (UseJobCluster), typed spawn of demo.hello, await, history.
+        var client = await DotnetProcess.RunAsync("JobClient.dll", [db.ConnectionString, "silo processes", "demo.hello"], TimeSpan.FromSeconds(90));
         Assert.True(client.ExitCode == 0, $"exit {client.ExitCode}: {client.StdOut} {client.StdErr}");
-        Assert.Contains(": Completed", client.StdOut);
+        Assert.Contains("for silo processes: Completed", client.StdOut);
     }
 
     [Fact]

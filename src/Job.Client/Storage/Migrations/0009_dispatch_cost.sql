@@ -52,6 +52,7 @@ DECLARE
     v_full varchar[] := '{}';
     v_blocked varchar[] := '{}';
     v_hints integer[] := '{}';
+    v_clock timestamptz;
     v_req integer;
     v_hint integer;
     v_pass integer;
@@ -107,9 +108,12 @@ BEGIN
                     END IF;
 
                     IF v_settings.rate_limit IS NOT NULL THEN
+                        -- One reading of the clock for the refill and its record: two readings made a full
+                        -- bucket lose a token whenever the second came later than the first.
+                        v_clock := clock_timestamp();
                         v_tokens := least(v_settings.rate_limit::double precision,
                             coalesce(v_settings.rate_tokens, v_settings.rate_limit)
-                            + extract(epoch FROM clock_timestamp() - coalesce(v_settings.rate_refilled_at, clock_timestamp()))
+                            + extract(epoch FROM v_clock - coalesce(v_settings.rate_refilled_at, v_clock))
                               * v_settings.rate_limit / extract(epoch FROM v_settings.rate_period));
                         IF floor(v_tokens) < v_want THEN
                             v_want := greatest(floor(v_tokens)::integer, 0);
@@ -190,7 +194,7 @@ BEGIN
 
             IF v_limited AND v_settings.rate_limit IS NOT NULL THEN
                 v_tokens := v_tokens - cardinality(v_got);
-                UPDATE job_types t SET rate_tokens = v_tokens, rate_refilled_at = clock_timestamp()
+                UPDATE job_types t SET rate_tokens = v_tokens, rate_refilled_at = v_clock
                 WHERE t.job_type = v_type;
             END IF;
 
