@@ -72,33 +72,7 @@ internal sealed record ScheduleDefinition(
         }
     }
 
-    private static string? Problem(string? name)
-    {
-        if (string.IsNullOrEmpty(name))
-        {
-            return "it is empty";
-        }
-
-        if (name.Length > MaxNameLength)
-        {
-            return $"it is {name.Length} characters long, more than {MaxNameLength}";
-        }
-
-        if (!char.IsAsciiLetterOrDigit(name[0]))
-        {
-            return "it must start with an ASCII letter or digit";
-        }
-
-        foreach (var c in name)
-        {
-            if (!char.IsAsciiLetterOrDigit(c) && c is not ('-' or '_' or '.' or ':' or '/'))
-            {
-                return $"it contains '{c}'; allowed are ASCII letters, digits and - _ . : /";
-            }
-        }
-
-        return null;
-    }
+    private static string? Problem(string? name) => NameRule.Problem(name, MaxNameLength);
 
     public string OverlapStored => Overlap switch
     {

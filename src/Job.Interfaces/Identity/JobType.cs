@@ -37,33 +37,7 @@ public readonly record struct JobType
         }
     }
 
-    private static string? Problem(string? name)
-    {
-        if (string.IsNullOrEmpty(name))
-        {
-            return "it is empty";
-        }
-
-        if (name.Length > MaxLength)
-        {
-            return $"it is {name.Length} characters long, more than {MaxLength}";
-        }
-
-        if (!char.IsAsciiLetterOrDigit(name[0]))
-        {
-            return "it must start with an ASCII letter or digit";
-        }
-
-        foreach (var c in name)
-        {
-            if (!char.IsAsciiLetterOrDigit(c) && c is not ('-' or '_' or '.' or ':' or '/'))
-            {
-                return $"it contains '{c}'; allowed are ASCII letters, digits and - _ . : /";
-            }
-        }
-
-        return null;
-    }
+    private static string? Problem(string? name) => NameRule.Problem(name, MaxLength);
 
     /// <inheritdoc />
     public override string ToString() => _name ?? string.Empty;
