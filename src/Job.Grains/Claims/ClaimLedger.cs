@@ -14,8 +14,9 @@ namespace Job.Claims;
 /// raises the lookahead to what the runners finish in two claim round trips (at most
 /// <see cref="MaxExtraLookahead"/> more), and claims in batches of at least half the raise, so a silo of
 /// no-op jobs is not bound by one claim of twice its maximum per round trip and the database sees
-/// batches, not single rows; slow jobs keep the default, so a silo never sits on work another could
-/// start. Every claim held is heartbeated; at shutdown the buffered ones and those still executing after
+/// batches, not single rows; slow jobs keep the default. (The default buffer is a known cost for long
+/// jobs on several silos: up to <c>MaxJobsPerProcess</c> of them may wait here while another silo has
+/// a free slot; sizing it by the run rate too is the next step, docs/performance.md.) Every claim held is heartbeated; at shutdown the buffered ones and those still executing after
 /// the timeout are handed back. Keyed by job and fencing token, so a stale run of a job and its new
 /// claim on this same silo are two entries.
 /// </summary>
