@@ -95,30 +95,6 @@ internal sealed class FoundationHosts : IAsyncDisposable
         _hosts.Clear();
     }
 
-    /// <summary>Polls until <paramref name="done"/> holds and returns the value; throws, naming the condition and
-    /// the last value seen, when it does not hold within <paramref name="within"/>.</summary>
-    /// <exception cref="TimeoutException">The condition did not hold in time.</exception>
-    public static async Task<T> EventuallyAsync<T>(Func<Task<T>> probe, Func<T, bool> done, TimeSpan within,
-        [System.Runtime.CompilerServices.CallerArgumentExpression(nameof(done))] string? condition = null)
-    {
-        var deadline = DateTime.UtcNow + within;
-        while (true)
-        {
-            var value = await probe().ConfigureAwait(false);
-            if (done(value))
-            {
-                return value;
-            }
-
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException($"Waited {within} for `{condition}`; the last value was {value}.");
-            }
-
-            await Task.Delay(50).ConfigureAwait(false);
-        }
-    }
-
     public static async Task<T> ScalarAsync<T>(string connectionString, string sql, params (string Name, object Value)[] parameters)
     {
         await using var conn = new NpgsqlConnection(connectionString);

@@ -1,4 +1,5 @@
 using Job.Tests.Infrastructure;
+using Job.Tests.Runtime;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Orleans.Configuration;
@@ -35,7 +36,7 @@ public sealed class ReminderAndStorageTests(DatabaseFixture db) : IClassFixture<
         Assert.True(await grain.HasReminderAsync(name));
         Assert.Equal(1L, await ReminderRowsAsync(key));
 
-        var ticks = await FoundationHosts.EventuallyAsync(() => Task.FromResult(ReminderTicks.Get(tickKey)), n => n >= 2, TimeSpan.FromSeconds(30));
+        var ticks = await JobsHarness.EventuallyAsync(() => Task.FromResult(ReminderTicks.Get(tickKey)), n => n >= 2, TimeSpan.FromSeconds(30));
         Assert.True(ticks >= 2, $"expected at least 2 ticks within 30 s, saw {ticks}");
 
         await grain.UnregisterAsync(name);
@@ -104,7 +105,7 @@ public sealed class ReminderAndStorageTests(DatabaseFixture db) : IClassFixture<
     private static async Task<StateTestSnapshot> DeactivateAsync(IStateTestGrain grain, Guid previousActivation)
     {
         await grain.DeactivateAsync();
-        var snapshot = await FoundationHosts.EventuallyAsync(async () =>
+        var snapshot = await JobsHarness.EventuallyAsync(async () =>
         {
             await Task.Delay(100);
             return await grain.ReadAsync();

@@ -1,4 +1,5 @@
 using Job.Tests.Infrastructure;
+using Job.Tests.Runtime;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Orleans.Runtime;
@@ -55,7 +56,7 @@ public sealed class SiloClusterTests(DatabaseFixture db) : IClassFixture<Databas
 
         var client = await _hosts.StartClientAsync(cs, clusterId, serviceId);
         var management = client.Services.GetRequiredService<IClusterClient>().GetGrain<IManagementGrain>(0);
-        var hosts = await FoundationHosts.EventuallyAsync(
+        var hosts = await JobsHarness.EventuallyAsync(
             () => management.GetHosts(onlyActive: true), h => h.Count == 2, TimeSpan.FromSeconds(30));
         Assert.Equal(addresses, hosts.Keys.ToHashSet());
         Assert.All(hosts.Values, s => Assert.Equal(SiloStatus.Active, s));
@@ -72,7 +73,7 @@ public sealed class SiloClusterTests(DatabaseFixture db) : IClassFixture<Databas
         var leavingAddress = leaving.Services.GetRequiredService<ILocalSiloDetails>().SiloAddress;
         await _hosts.StopAsync(leaving);
         Assert.Equal(Dead, await StatusAsync(cs, clusterId, leavingAddress));
-        hosts = await FoundationHosts.EventuallyAsync(
+        hosts = await JobsHarness.EventuallyAsync(
             () => management.GetHosts(onlyActive: true), h => h.Count == 1, TimeSpan.FromSeconds(30));
         Assert.Equal([silos[0].Services.GetRequiredService<ILocalSiloDetails>().SiloAddress], hosts.Keys);
     }
