@@ -66,9 +66,10 @@ public sealed class WorkerProcess : IAsyncDisposable
         }
     }
 
-    /// <summary>The worker's entry assembly: <c>JOB_BENCH_WORKER_DLL</c>, else its own build output next to
-    /// this bench's (bench/Job.BenchWorker/bin/&lt;configuration&gt;/&lt;tfm&gt;/), else the copy in this bench's
-    /// output folder (it references the worker project).</summary>
+    /// <summary>The worker's entry assembly: <c>JOB_BENCH_WORKER_DLL</c>, else the ReadyToRun copy a Release
+    /// build publishes (bench/Job.BenchWorker/bin/Release/published/, as users deploy a worker), else its
+    /// own build output next to this bench's (bench/Job.BenchWorker/bin/&lt;configuration&gt;/&lt;tfm&gt;/), else
+    /// the copy in this bench's output folder (it references the worker project).</summary>
     public static string WorkerDllPath()
     {
         if (Environment.GetEnvironmentVariable("JOB_BENCH_WORKER_DLL") is { Length: > 0 } overridden)
@@ -79,6 +80,12 @@ public sealed class WorkerProcess : IAsyncDisposable
         var baseDir = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
         if (baseDir.Parent?.Parent?.Parent?.Parent is { } benchDir)
         {
+            var published = Path.Combine(benchDir.FullName, "Job.BenchWorker", "bin", baseDir.Parent.Name, "published", "Job.BenchWorker.dll");
+            if (File.Exists(published))
+            {
+                return published;
+            }
+
             var own = Path.Combine(benchDir.FullName, "Job.BenchWorker", "bin", baseDir.Parent.Name, baseDir.Name, "Job.BenchWorker.dll");
             if (File.Exists(own))
             {
