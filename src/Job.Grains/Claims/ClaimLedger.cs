@@ -6,19 +6,18 @@ namespace Job.Claims;
 /// The claims this silo holds, from the claim to the written outcome, and the room they leave. A
 /// claim is <em>buffered</em> (claimed ahead, waiting for a runner), then <em>executing</em> (at most
 /// <c>MaxJobsPerProcess</c> at once, the crate's meaning), then <em>completing</em> (its outcome on the
-/// way to the database). The dispatcher claims ahead, so that a runner that frees up starts the next
-/// job at once instead of waiting for a claim's round trip. The window (buffered and executing) is
-/// <c>MaxJobsPerProcess</c> plus the lookahead: by default <c>MaxJobsPerProcess</c> more (twice the
-/// maximum), and the dispatcher claims again once at least <c>MaxJobsPerProcess − MinJobsPerProcess</c>
-/// of it is free (the crate's hysteresis, applied to the window). When runs are short the dispatcher
-/// raises the lookahead to what the runners finish in two claim round trips (at most
-/// <see cref="MaxExtraLookahead"/> more), and claims in batches of at least half the raise, so a silo of
-/// no-op jobs is not bound by one claim of twice its maximum per round trip and the database sees
-/// batches, not single rows; slow jobs keep the default. (The default buffer is a known cost for long
-/// jobs on several silos: up to <c>MaxJobsPerProcess</c> of them may wait here while another silo has
-/// a free slot; sizing it by the run rate too is the next step, docs/performance.md.) Every claim held is heartbeated; at shutdown the buffered ones and those still executing after
-/// the timeout are handed back. Keyed by job and fencing token, so a stale run of a job and its new
-/// claim on this same silo are two entries.
+/// way to the database). The window (buffered and executing) is <c>MaxJobsPerProcess</c> plus the
+/// lookahead, which the dispatcher sizes by how fast runs end: what the runners finish in two claim
+/// round trips, and no less than in 50 ms (at most <c>MaxJobsPerProcess</c> + <see cref="MaxExtraLookahead"/>).
+/// Short jobs get a buffer, so a runner that frees up starts the next job at once instead of waiting
+/// for a claim's round trip, and the database sees batches, not single rows. Long jobs get none: a
+/// job is claimed when a runner is free for it, so it never waits in this silo's buffer while another
+/// silo has a free slot. The dispatcher claims again once half the lookahead is free, at once when
+/// there is none, and, with a lookahead of <c>MaxJobsPerProcess</c> or more, in batches of at least
+/// <c>MaxJobsPerProcess − MinJobsPerProcess</c> (the crate's hysteresis). Every claim held is
+/// heartbeated; at shutdown the buffered ones and those still executing after the timeout are handed
+/// back. Keyed by job and fencing token, so a stale run of a job and its new claim on this same silo
+/// are two entries.
 /// </summary>
 internal sealed class ClaimLedger
 {
@@ -36,11 +35,12 @@ internal sealed class ClaimLedger
     {
         _max = options.MaxJobsPerProcess;
         _hysteresis = Math.Max(1, options.MaxJobsPerProcess - options.MinJobsPerProcess);
-        _window = 2 * _max;
-        _threshold = _hysteresis;
+        _window = _max;
+        _threshold = ThresholdFor(0);
     }
 
-    /// <summary>How far beyond the default lookahead (<c>MaxJobsPerProcess</c>) the dispatcher may claim ahead.</summary>
+    /// <summary>How far beyond <c>MaxJobsPerProcess</c> the lookahead may go (it is at most
+    /// <c>MaxJobsPerProcess</c> + this).</summary>
     public const int MaxExtraLookahead = 256;
 
     private enum Stage
@@ -72,18 +72,17 @@ internal sealed class ClaimLedger
     }
 
     /// <summary>
-    /// Sets how many claims may wait buffered beyond the running ones: at least <c>MaxJobsPerProcess</c>
-    /// (the default) and at most <see cref="MaxExtraLookahead"/> more. Above the default, the dispatcher
-    /// claims once half the extra is free (never less than the hysteresis).
+    /// Sets how many claims may wait buffered beyond the running ones: from none (long jobs, and until
+    /// runs have been seen to end) to <c>MaxJobsPerProcess</c> + <see cref="MaxExtraLookahead"/>.
     /// </summary>
     public void SetLookahead(int lookahead)
     {
-        var extra = Math.Clamp(lookahead - _max, 0, MaxExtraLookahead);
+        var ahead = Math.Clamp(lookahead, 0, _max + MaxExtraLookahead);
         bool freed;
         lock (_lock)
         {
-            _window = 2 * _max + extra;
-            _threshold = Math.Max(_hysteresis, extra / 2);
+            _window = _max + ahead;
+            _threshold = ThresholdFor(ahead);
             freed = _window - _buffered - _executing >= _threshold;
         }
 
@@ -92,6 +91,12 @@ internal sealed class ClaimLedger
             RoomFreed.Set();
         }
     }
+
+    // When to claim again: once half the lookahead is free, so the buffer is refilled before the runners
+    // empty it; at once (one free runner) without a lookahead; and with a lookahead of at least the
+    // maximum in batches of at least Max − Min, as before the lookahead could shrink.
+    private int ThresholdFor(int ahead) =>
+        ahead >= _max ? Math.Max(_hysteresis, (ahead - _max) / 2) : Math.Max(1, Math.Min(_hysteresis, (ahead + 1) / 2));
 
     /// <summary>Claims held in any stage.</summary>
     public int Count

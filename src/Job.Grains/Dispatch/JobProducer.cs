@@ -17,7 +17,7 @@ namespace Job.Dispatch;
 /// and on its safety interval — so thousands of idle types and queues cost a claim nothing. Each
 /// claim gives every such type a fair share of the free room (what one leaves goes to the others),
 /// and one slot in ten of a type to its longest-waiting jobs whatever their priority. It claims
-/// ahead (see <see cref="ClaimLedger"/>), so runners rarely wait for a claim's round trip. A claim
+/// ahead of short jobs (see <see cref="ClaimLedger"/>), so runners rarely wait for a claim's round trip. A claim
 /// in progress when the silo stops is never cancelled: what the database committed is recorded
 /// and handed on, then back.
 /// </summary>
@@ -36,6 +36,9 @@ internal sealed partial class JobProducer(
     // The time constant of the run-rate estimate that sizes the lookahead (SampleRate).
     private const double RateWindowSeconds = 0.1;
 
+    // The lookahead covers at least this much of the runners' work (SampleRate).
+    private const double LookaheadFloorSeconds = 0.05;
+
     private readonly Lock _gate = new();
     private readonly WakeSignal _wake = new();
     private readonly List<string> _active = [];
@@ -50,8 +53,8 @@ internal sealed partial class JobProducer(
     private volatile bool _discover = true;
     private int _rotation;
 
-    // How fast runs end and how long a claim takes, smoothed: the lookahead is what the runners finish
-    // in two claim round trips (ClaimLedger.SetLookahead).
+    // How fast runs end and how long a claim takes, smoothed: they size the lookahead (SampleRate,
+    // ClaimLedger.SetLookahead).
     private long _rateSampledAt = Stopwatch.GetTimestamp();
     private long _rateSampledRuns;
     private double _runsPerSecond;
@@ -302,7 +305,9 @@ internal sealed partial class JobProducer(
     }
 
     // The runs that ended since the last sample, per second (smoothed), and with the claim's round trip
-    // the lookahead: what the runners finish in two round trips. Slow jobs keep the default lookahead.
+    // the lookahead: what the runners finish in two round trips, and no less than in LookaheadFloorSeconds
+    // (so that jobs of tens of milliseconds are claimed in batches too). Whole runs only: a rate of a few
+    // runs a second (long jobs) buffers nothing, and each job is claimed when a runner is free for it.
     private void SampleRate()
     {
         var now = Stopwatch.GetTimestamp();
@@ -317,13 +322,14 @@ internal sealed partial class JobProducer(
         // Smoothed over the last tenth of a second or so, weighted by the time each sample covers: when
         // short jobs give way to long ones, the lookahead falls with the rate at once, instead of one
         // silo claiming far ahead on the short jobs' pace and holding long jobs that idle silos could run.
-        // No run ended for a while: runs are not short (now), so no claim goes beyond the default lookahead.
+        // No run ended for a while: runs are not short (now), so nothing is claimed ahead.
         _runsPerSecond = runs == _rateSampledRuns && elapsed >= 0.02
             ? 0
             : _runsPerSecond + ((1 - Math.Exp(-elapsed / RateWindowSeconds)) * (rate - _runsPerSecond));
         _rateSampledAt = now;
         _rateSampledRuns = runs;
-        ledger.SetLookahead((int)Math.Min(int.MaxValue, Math.Ceiling(2 * _runsPerSecond * _claimSeconds)));
+        var horizon = Math.Max(2 * _claimSeconds, LookaheadFloorSeconds);
+        ledger.SetLookahead((int)Math.Min(int.MaxValue, Math.Floor(_runsPerSecond * horizon)));
     }
 
     // One slot in ten of a type's claims goes to its longest-waiting jobs, counted across claims, so

@@ -15,8 +15,8 @@ public sealed record JobPollerConfig
     /// <summary>At most this many jobs run at once in this process. Default 50.</summary>
     public int MaxJobsPerProcess { get; init; } = 50;
 
-    /// <summary>The poller claims more only once fewer than this many run (hysteresis, so claims come
-    /// in batches rather than one at a time). Default 30.</summary>
+    /// <summary>The crate's hysteresis: short jobs are claimed in batches of at least Max − Min; a long
+    /// job is claimed as soon as a runner frees (see <see cref="JobsOptions.MinJobsPerProcess"/>). Default 30.</summary>
     public int MinJobsPerProcess { get; init; } = 30;
 
     /// <summary>How long shutdown waits for running jobs before handing them back. Default 5 s.</summary>

@@ -34,8 +34,10 @@ public sealed class JobsOptions
     /// <summary>At most this many jobs run at once in this silo. Default 50 (the crate's).</summary>
     public int MaxJobsPerProcess { get; set; } = 50;
 
-    /// <summary>The silo claims more only once fewer than this many run (the crate's hysteresis, so
-    /// claims come in batches rather than one at a time). Default 30.</summary>
+    /// <summary>The crate's hysteresis: when jobs are short, the silo claims in batches of at least
+    /// <c>MaxJobsPerProcess − MinJobsPerProcess</c>, so the database sees batches rather than single
+    /// rows. Long jobs are claimed as soon as a runner frees, so a free runner never idles while a job
+    /// is due (the silo claims ahead only of short jobs). Default 30.</summary>
     public int MinJobsPerProcess { get; set; } = 30;
 
     /// <summary>A running job whose heartbeat is older than this (real time) is taken as lost and

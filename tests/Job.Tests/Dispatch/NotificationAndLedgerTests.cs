@@ -17,9 +17,53 @@ public sealed class NotificationAndLedgerTests
     }
 
     [Fact]
-    public void The_claim_window_is_twice_max_and_claims_again_once_max_minus_min_is_free()
+    public void Without_a_lookahead_the_window_is_max_and_a_freed_runner_is_refilled_at_once()
+    {
+        // Long jobs (or none seen yet): nothing waits in this silo's buffer that another silo could run.
+        var ledger = new ClaimLedger(new JobsOptions { MaxJobsPerProcess = 16, MinJobsPerProcess = 8 });
+        Assert.Equal(16, ledger.NextClaimSize());
+        var claims = Enumerable.Range(0, 16).Select(i => Claim(JobId.New(), i)).ToList();
+        ledger.Add(claims);
+        Assert.Equal(0, ledger.NextClaimSize());
+        foreach (var claim in claims)
+        {
+            Assert.True(ledger.TryStart(claim));
+        }
+
+        Assert.False(ledger.RoomFreed.WaitTask.IsCompleted);
+        ledger.RunEnded(claims[0]);
+        Assert.True(ledger.RoomFreed.WaitTask.IsCompleted); // not after Max − Min of them: a free runner is not left idle
+        Assert.Equal(1, ledger.NextClaimSize());
+    }
+
+    [Fact]
+    public void A_short_lookahead_is_refilled_once_half_of_it_is_free()
     {
         var ledger = new ClaimLedger(new JobsOptions { MaxJobsPerProcess = 16, MinJobsPerProcess = 8 });
+        ledger.SetLookahead(6);
+        Assert.Equal(22, ledger.NextClaimSize());
+        var claims = Enumerable.Range(0, 22).Select(i => Claim(JobId.New(), i)).ToList();
+        ledger.Add(claims);
+        foreach (var claim in claims.Take(16))
+        {
+            Assert.True(ledger.TryStart(claim));
+        }
+
+        ledger.RunEnded(claims[0]);
+        ledger.RunEnded(claims[1]);
+        Assert.Equal(0, ledger.NextClaimSize()); // 2 free: the buffer still holds 6 for the runners
+        ledger.RunEnded(claims[2]);
+        Assert.Equal(3, ledger.NextClaimSize());
+
+        ledger.SetLookahead(-5); // runs stopped ending: the window shrinks to the runners
+        Assert.Equal(0, ledger.NextClaimSize()); // 13 executing + 6 buffered already exceed 16
+    }
+
+    [Fact]
+    public void A_lookahead_of_max_or_more_claims_again_once_max_minus_min_is_free()
+    {
+        var ledger = new ClaimLedger(new JobsOptions { MaxJobsPerProcess = 16, MinJobsPerProcess = 8 });
+        ledger.SetLookahead(16);
         Assert.Equal(32, ledger.NextClaimSize());
         var claims = Enumerable.Range(0, 32).Select(i => Claim(JobId.New(), i)).ToList();
         ledger.Add(claims);
@@ -30,6 +74,7 @@ public sealed class NotificationAndLedgerTests
         }
 
         Assert.Equal(16, ledger.Executing);
+        ledger.RoomFreed.Reset(); // as the dispatcher does before it looks at the room
         for (var i = 0; i < 7; i++)
         {
             ledger.RunEnded(claims[i]);
@@ -41,6 +86,9 @@ public sealed class NotificationAndLedgerTests
         Assert.True(ledger.RoomFreed.WaitTask.IsCompleted);
         Assert.Equal(8, ledger.NextClaimSize()); // completing claims hold no room
         Assert.Equal(32, ledger.Count); // but are still held (heartbeat, hand-back)
+
+        ledger.SetLookahead(10_000); // capped at Max + MaxExtraLookahead beyond the runners
+        Assert.Equal(16 + 16 + ClaimLedger.MaxExtraLookahead - 24, ledger.NextClaimSize());
     }
 
     [Fact]
@@ -63,7 +111,7 @@ public sealed class NotificationAndLedgerTests
         Assert.False(ledger.TryStart(fresh)); // … so no runner starts it too
         ledger.Release(fresh);
         Assert.Equal(0, ledger.Count);
-        Assert.Equal(4, ledger.NextClaimSize());
+        Assert.Equal(2, ledger.NextClaimSize());
     }
 
     private static ClaimedJob Claim(JobId id, long token) => new()
