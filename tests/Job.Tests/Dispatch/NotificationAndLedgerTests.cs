@@ -20,16 +20,10 @@ public sealed class NotificationAndLedgerTests
     public void Without_a_lookahead_the_window_is_max_and_a_freed_runner_is_refilled_at_once()
     {
         // Long jobs (or none seen yet): nothing waits in this silo's buffer that another silo could run.
-        var ledger = new ClaimLedger(new JobsOptions { MaxJobsPerProcess = 16, MinJobsPerProcess = 8 });
+        var ledger = Ledger(max: 16, min: 8, lookahead: 0);
         Assert.Equal(16, ledger.NextClaimSize());
-        var claims = Enumerable.Range(0, 16).Select(i => Claim(JobId.New(), i)).ToList();
-        ledger.Add(claims);
+        var claims = Hold(ledger, claimed: 16, started: 16);
         Assert.Equal(0, ledger.NextClaimSize());
-        foreach (var claim in claims)
-        {
-            Assert.True(ledger.TryStart(claim));
-        }
-
         Assert.False(ledger.RoomFreed.WaitTask.IsCompleted);
         ledger.RunEnded(claims[0]);
         Assert.True(ledger.RoomFreed.WaitTask.IsCompleted); // not after Max − Min of them: a free runner is not left idle
@@ -39,15 +33,9 @@ public sealed class NotificationAndLedgerTests
     [Fact]
     public void A_short_lookahead_is_refilled_once_half_of_it_is_free()
     {
-        var ledger = new ClaimLedger(new JobsOptions { MaxJobsPerProcess = 16, MinJobsPerProcess = 8 });
-        ledger.SetLookahead(6);
+        var ledger = Ledger(max: 16, min: 8, lookahead: 6);
         Assert.Equal(22, ledger.NextClaimSize());
-        var claims = Enumerable.Range(0, 22).Select(i => Claim(JobId.New(), i)).ToList();
-        ledger.Add(claims);
-        foreach (var claim in claims.Take(16))
-        {
-            Assert.True(ledger.TryStart(claim));
-        }
+        var claims = Hold(ledger, claimed: 22, started: 16);
 
         ledger.RunEnded(claims[0]);
         ledger.RunEnded(claims[1]);
@@ -62,19 +50,12 @@ public sealed class NotificationAndLedgerTests
     [Fact]
     public void A_lookahead_of_max_or_more_claims_again_once_max_minus_min_is_free()
     {
-        var ledger = new ClaimLedger(new JobsOptions { MaxJobsPerProcess = 16, MinJobsPerProcess = 8 });
-        ledger.SetLookahead(16);
+        var ledger = Ledger(max: 16, min: 8, lookahead: 16);
         Assert.Equal(32, ledger.NextClaimSize());
-        var claims = Enumerable.Range(0, 32).Select(i => Claim(JobId.New(), i)).ToList();
-        ledger.Add(claims);
+        var claims = Hold(ledger, claimed: 32, started: 16);
         Assert.Equal(0, ledger.NextClaimSize());
-        foreach (var claim in claims.Take(16))
-        {
-            Assert.True(ledger.TryStart(claim));
-        }
 
         Assert.Equal(16, ledger.Executing);
-        ledger.RoomFreed.Reset(); // as the dispatcher does before it looks at the room
         for (var i = 0; i < 7; i++)
         {
             ledger.RunEnded(claims[i]);
@@ -112,6 +93,28 @@ public sealed class NotificationAndLedgerTests
         ledger.Release(fresh);
         Assert.Equal(0, ledger.Count);
         Assert.Equal(2, ledger.NextClaimSize());
+    }
+
+    private static ClaimLedger Ledger(int max, int min, int lookahead)
+    {
+        var ledger = new ClaimLedger(new JobsOptions { MaxJobsPerProcess = max, MinJobsPerProcess = min });
+        ledger.SetLookahead(lookahead);
+        return ledger;
+    }
+
+    // Adds this many claims to the ledger and starts the first of them, as the runners would; then, as
+    // the dispatcher does before it looks at the room, clears the room signal.
+    private static List<ClaimedJob> Hold(ClaimLedger ledger, int claimed, int started)
+    {
+        var claims = Enumerable.Range(0, claimed).Select(i => Claim(JobId.New(), i)).ToList();
+        ledger.Add(claims);
+        foreach (var claim in claims.Take(started))
+        {
+            Assert.True(ledger.TryStart(claim));
+        }
+
+        ledger.RoomFreed.Reset();
+        return claims;
     }
 
     private static ClaimedJob Claim(JobId id, long token) => new()
