@@ -111,16 +111,19 @@ public sealed partial class MixedEntryChaosTests(DatabaseFixture db, ITestOutput
         await SpawnBlocksAsync(silos.Length * Slots);
         Dictionary<string, Guid[]> claimed = [];
         Dictionary<string, long> running = [];
+        Guid[] Held(SiloProcess silo) => claimed.GetValueOrDefault(silo.Address!) ?? [];
+        long Running(SiloProcess silo) => running.GetValueOrDefault(silo.Address!);
+        string Claims() => string.Join(", ", claimed.Select(kv => $"{kv.Key}={kv.Value.Length}"));
         Assert.True(await ClusterHarness.EventuallyAsync(async () =>
         {
-            var ids = blocks.ToArray();
-            claimed = (await cluster.RowsAsync("SELECT claimed_by, id FROM job_executions WHERE id = ANY(@ids) AND claimed_by IS NOT NULL", ("ids", ids)))
+            var spawned = blocks.ToArray();
+            claimed = (await cluster.RowsAsync("SELECT claimed_by, id FROM job_executions WHERE id = ANY(@ids) AND claimed_by IS NOT NULL", ("ids", spawned)))
                 .GroupBy(r => (string)r[0]!, r => (Guid)r[1]!).ToDictionary(g => g.Key, g => g.ToArray());
-            running = (await cluster.RowsAsync("SELECT silo, count(*) FROM test_runs WHERE job_id = ANY(@ids) GROUP BY silo", ("ids", ids)))
+            running = (await cluster.RowsAsync("SELECT silo, count(*) FROM test_runs WHERE job_id = ANY(@ids) GROUP BY silo", ("ids", spawned)))
                 .ToDictionary(r => (string)r[0]!, r => (long)r[1]!);
-            var shortfall = silos.Sum(s => Slots - (int)running.GetValueOrDefault(s.Address!));
-            var settled = claimed.Values.Sum(c => c.Length) == ids.Length // nothing pending, and no silo has a claim waiting beside a free runner
-                && silos.All(s => running.GetValueOrDefault(s.Address!) == Slots || (claimed.GetValueOrDefault(s.Address!)?.Length ?? 0) == running.GetValueOrDefault(s.Address!));
+            var shortfall = silos.Sum(s => Slots - (int)Running(s));
+            // Settled: nothing pending, and no silo holds a claim beside a free runner.
+            var settled = claimed.Values.Sum(c => c.Length) == spawned.Length && silos.All(s => Running(s) == Slots || Held(s).Length == Running(s));
             if (shortfall > 0 && settled)
             {
                 await SpawnBlocksAsync(shortfall);
@@ -128,12 +131,12 @@ public sealed partial class MixedEntryChaosTests(DatabaseFixture db, ITestOutput
 
             return shortfall == 0;
         }, TimeSpan.FromSeconds(60)),
-            $"the blocking jobs did not fill every silo's slots: claimed {string.Join(", ", claimed.Select(kv => $"{kv.Key}={kv.Value.Length}"))}; running {string.Join(", ", running.Select(kv => $"{kv.Key}={kv.Value}"))}");
+            $"the blocking jobs did not fill every silo's slots: claimed {Claims()}; running {string.Join(", ", running.Select(kv => $"{kv.Key}={kv.Value}"))}");
         var ids = blocks.ToArray();
-        cluster.Log($"blocking jobs: {ids.Length} spawned; claimed {string.Join(", ", claimed.Select(kv => $"{kv.Key}={kv.Value.Length}"))}");
+        cluster.Log($"blocking jobs: {ids.Length} spawned; claimed {Claims()}");
 
         // The survivors finish theirs (and any job a top-up left unclaimed), so they have room for every job of the victims.
-        var victimJobs = victims.SelectMany(s => claimed.GetValueOrDefault(s.Address!) ?? []).ToArray();
+        var victimJobs = victims.SelectMany(Held).ToArray();
         var survivorJobs = ids.Except(victimJobs).ToArray();
         await ReleaseAsync(cluster, survivorJobs);
         Assert.True(await ClusterHarness.EventuallyAsync(async () =>
