@@ -50,8 +50,8 @@ public sealed class JobClient : IAsyncDisposable
             throw new OptionsValidationException(nameof(JobClientOptions), typeof(JobClientOptions), result.Failures);
         }
 
-        var owns = options.DataSource is null;
-        var context = new JobContext(options.DataSource ?? JobContext.CreateDataSource(options.ConnectionString!), owns,
+        var dataSources = options.DataSource is { } application ? JobDataSources.Of(application) : JobDataSources.Create(options.ConnectionString!);
+        var context = new JobContext(dataSources,
             new JobSchema(options.Schema), options.Clock, options.JsonSerializerOptions, options.MaxConfigBytes);
         return new JobClient(context, new JobCompletionWaiters(), ownsContext: true,
             (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<JobClient>());
@@ -136,7 +136,7 @@ public sealed class JobClient : IAsyncDisposable
             }
 
             _listening = new CancellationTokenSource();
-            var listener = new PostgresListener(_context.DataSource, [JobChannels.Terminal], (_, payload) => _waiters.Notify(payload), _waiters.NotifyAll, _logger);
+            var listener = new PostgresListener(_context.SessionDataSource, [JobChannels.Terminal], (_, payload) => _waiters.Notify(payload), _waiters.NotifyAll, _logger);
             _listener = Task.Run(() => listener.RunAsync(_listening.Token), CancellationToken.None);
         }
     }

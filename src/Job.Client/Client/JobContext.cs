@@ -11,12 +11,12 @@ namespace Job.Client;
 /// </summary>
 internal sealed class JobContext : IAsyncDisposable
 {
-    private readonly bool _ownsDataSource;
+    private readonly JobDataSources _dataSources;
 
-    public JobContext(NpgsqlDataSource dataSource, bool ownsDataSource, JobSchema schema, ClockHandle clock, JsonSerializerOptions json, int maxConfigBytes)
+    public JobContext(JobDataSources dataSources, JobSchema schema, ClockHandle clock, JsonSerializerOptions json, int maxConfigBytes)
     {
-        _ownsDataSource = ownsDataSource;
-        Database = new JobDatabase(dataSource, schema);
+        _dataSources = dataSources;
+        Database = new JobDatabase(dataSources.Statements, schema);
         Spawns = new JobSpawnStore(Database);
         Reads = new JobReadStore(Database);
         Control = new JobControlStore(Database);
@@ -27,7 +27,11 @@ internal sealed class JobContext : IAsyncDisposable
 
     public JobDatabase Database { get; }
 
+    /// <summary>The pool of Job's own statements (see <see cref="JobDataSources"/>).</summary>
     public NpgsqlDataSource DataSource => Database.DataSource;
+
+    /// <summary>The pool of connections that hold session state (LISTEN, job code).</summary>
+    public NpgsqlDataSource SessionDataSource => _dataSources.Sessions;
 
     public JobSchema Schema => Database.Schema;
 
@@ -42,21 +46,6 @@ internal sealed class JobContext : IAsyncDisposable
     public JsonSerializerOptions Json { get; }
 
     public int MaxConfigBytes { get; }
-
-    /// <summary>A data source for a connection string. Job's statements are few and run constantly;
-    /// planning costs more than executing most of them, so Npgsql prepares them (unless the
-    /// connection string says otherwise).</summary>
-    public static NpgsqlDataSource CreateDataSource(string connectionString)
-    {
-        var builder = new NpgsqlDataSourceBuilder(connectionString);
-        if (builder.ConnectionStringBuilder.MaxAutoPrepare == 0)
-        {
-            builder.ConnectionStringBuilder.MaxAutoPrepare = 32;
-            builder.ConnectionStringBuilder.AutoPrepareMinUsages = 2;
-        }
-
-        return builder.Build();
-    }
 
     public Job ToJob(StoredJob stored, IReadOnlyList<JobEvent> events) =>
         new(stored.Id, new JobType(stored.JobType), stored.ConfigJson, stored.TerminalState, events, Json);
@@ -74,11 +63,5 @@ internal sealed class JobContext : IAsyncDisposable
     public async Task<JobSnapshot> SnapshotAsync(JobId id, CancellationToken ct) =>
         (await Reads.FindAsync(id, ct).ConfigureAwait(false) ?? throw new JobNotFoundException(id)).ToSnapshot();
 
-    public async ValueTask DisposeAsync()
-    {
-        if (_ownsDataSource)
-        {
-            await DataSource.DisposeAsync().ConfigureAwait(false);
-        }
-    }
+    public ValueTask DisposeAsync() => _dataSources.DisposeAsync();
 }

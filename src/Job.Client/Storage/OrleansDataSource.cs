@@ -11,7 +11,9 @@ namespace Job.Storage;
 /// <c>SELECT QueryKey, QueryText FROM OrleansQuery</c>, and the queries name their tables unqualified,
 /// so this is how the Orleans tables live in Job's schema too. It shares the pool rather than
 /// rebuilding connections from a connection string, which an application's data source no longer
-/// shows its password in. Npgsql resets the setting when the connection goes back to the pool.
+/// shows its password in. In the pool Job builds the setting stays with the connection when it goes
+/// back (no session reset there, see <see cref="JobDataSources"/>): Job's own statements name their
+/// schema, and every Orleans query sets it again when it opens.
 /// </summary>
 internal sealed class OrleansDataSource(NpgsqlDataSource inner, JobSchema schema) : DbDataSource
 {

@@ -36,8 +36,10 @@ public sealed class CurrentJob
     /// failed or lost run.</summary>
     public int Attempt => _claim.Attempt;
 
-    /// <summary>The database the jobs live in, for the runner's own work (and its own transactions).</summary>
-    public NpgsqlDataSource DataSource => _runtime.DataSource;
+    /// <summary>The database the jobs live in, for the runner's own work (and its own transactions).
+    /// Its connections are reset when they go back to the pool, so what the job's code sets for its
+    /// session stays with it.</summary>
+    public NpgsqlDataSource DataSource => _runtime.SessionDataSource;
 
     /// <summary>The application clock (artificial in tests).</summary>
     public ClockHandle Clock => _runtime.Clock;

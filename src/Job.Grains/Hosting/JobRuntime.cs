@@ -15,8 +15,8 @@ internal sealed class JobRuntime : IAsyncDisposable
     {
         options.Validate();
         Options = options;
-        var owns = options.DataSource is null;
-        Context = new JobContext(options.DataSource ?? JobContext.CreateDataSource(options.ConnectionString!), owns,
+        var dataSources = options.DataSource is { } application ? JobDataSources.Of(application) : JobDataSources.Create(options.ConnectionString!);
+        Context = new JobContext(dataSources,
             new JobSchema(options.Schema), options.Clock, options.JsonSerializerOptions, options.MaxConfigBytes);
         Queue = new QueueStore(Context.Database);
         Maintenance = new MaintenanceStore(Context.Database);
@@ -30,7 +30,11 @@ internal sealed class JobRuntime : IAsyncDisposable
 
     public JobContext Context { get; }
 
+    /// <summary>The pool of Job's own statements.</summary>
     public NpgsqlDataSource DataSource => Context.DataSource;
+
+    /// <summary>The pool of connections that hold session state: the listener's, the job code's.</summary>
+    public NpgsqlDataSource SessionDataSource => Context.SessionDataSource;
 
     public JobDatabase Database => Context.Database;
 

@@ -1,0 +1,51 @@
+using System.Collections.Concurrent;
+using Job.Tests.Infrastructure;
+using Npgsql;
+
+namespace Job.Tests.Runtime;
+
+/// <summary>
+/// Job's own statements run on a pool that skips Npgsql's session reset; the connections a job's code
+/// opens (<c>CurrentJob.DataSource</c>) come from one that keeps it, so what a job sets for its
+/// session ends with it.
+/// </summary>
+public sealed class SessionStateTests(DatabaseFixture db) : IClassFixture<DatabaseFixture>
+{
+    [Fact]
+    public async Task A_setting_a_job_leaves_on_its_connection_does_not_reach_the_next_job_on_it()
+    {
+        await using var harness = new JobsHarness(db.ConnectionString);
+        var jobs = await harness.StartAsync();
+        var seen = new ConcurrentQueue<(int Backend, string ApplicationName)>();
+        var spawner = jobs.AddInitializer(new TestInitializer($"session-{Guid.NewGuid():N}", async (current, _, ct) =>
+        {
+            await using var connection = await current.DataSource.OpenConnectionAsync(ct);
+            await using (var read = new NpgsqlCommand("SELECT pg_backend_pid(), current_setting('application_name')", connection))
+            await using (var reader = await read.ExecuteReaderAsync(ct))
+            {
+                await reader.ReadAsync(ct);
+                seen.Enqueue((reader.GetInt32(0), reader.GetString(1)));
+            }
+
+            await using (var set = new NpgsqlCommand("SET application_name = 'left-by-a-job'", connection))
+            {
+                await set.ExecuteNonQueryAsync(ct);
+            }
+
+            return JobCompletion.Complete();
+        }));
+        await jobs.StartPollAsync();
+
+        foreach (var _ in Enumerable.Range(0, 2))
+        {
+            var job = await spawner.SpawnAsync(JobId.New(), new TestConfig());
+            var found = await JobsHarness.EventuallyAsync(() => jobs.FindAsync(job.Id), j => j.Completed);
+            Assert.Equal(JobTerminalState.Completed, found.TerminalState);
+        }
+
+        var runs = seen.ToArray();
+        Assert.Equal(2, runs.Length);
+        Assert.Equal(runs[0].Backend, runs[1].Backend); // the second job got the first one's connection back from the pool
+        Assert.NotEqual("left-by-a-job", runs[1].ApplicationName);
+    }
+}
