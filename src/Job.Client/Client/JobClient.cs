@@ -136,7 +136,7 @@ public sealed class JobClient : IAsyncDisposable
             }
 
             _listening = new CancellationTokenSource();
-            var listener = new PostgresListener(_context.SessionDataSource, [JobChannels.Terminal], (_, payload) => _waiters.Notify(payload), _waiters.NotifyAll, _logger);
+            var listener = new PostgresListener(_context.SessionDataSource, [JobChannels.Terminal], (_, payload) => _waiters.Notify(payload), _waiters.NotifyAll, _context.DataSource.Clear, _logger);
             _listener = Task.Run(() => listener.RunAsync(_listening.Token), CancellationToken.None);
         }
     }

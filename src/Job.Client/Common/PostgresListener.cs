@@ -15,7 +15,8 @@ namespace Job.Common;
 /// drops the connection and reconnects. This is an explicit round trip rather than Npgsql's
 /// <c>Keepalive</c> or <c>Tcp Keepalive</c> settings: those belong to the data source, which may be
 /// the application's, and TCP keepalive is answered by the nearest TCP endpoint (a proxy or a load
-/// balancer that terminates TCP), not by PostgreSQL.
+/// balancer that terminates TCP), not by PostgreSQL. Whatever dropped this connection likely dropped
+/// the idle ones of the same database too: <c>onSilent</c> gets to clear the pools they wait in.
 /// </para>
 /// </summary>
 internal sealed partial class PostgresListener(
@@ -23,6 +24,7 @@ internal sealed partial class PostgresListener(
     IReadOnlyList<string> channels,
     Action<string, string?> onNotification,
     Action onListening,
+    Action onSilent,
     ILogger logger)
 {
     /// <summary>Silence after which the listener checks that the server still answers. With
@@ -65,6 +67,7 @@ internal sealed partial class PostgresListener(
                         // Half-open: counted as a failure so that the reconnect is logged too.
                         failures.Fail();
                         LogSilentConnection(IdleCheckInterval.TotalSeconds, RoundTripTimeoutSeconds);
+                        onSilent();
                         break;
                     }
                 }

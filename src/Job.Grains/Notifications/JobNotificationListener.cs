@@ -13,5 +13,5 @@ namespace Job.Notifications;
 internal sealed class JobNotificationListener(JobRuntime runtime, JobNotifications notifications, ILogger<JobNotificationListener> logger)
 {
     public Task RunAsync(CancellationToken ct) =>
-        new PostgresListener(runtime.SessionDataSource, JobNotifications.Channels, notifications.Route, notifications.OnListening, logger).RunAsync(ct);
+        new PostgresListener(runtime.SessionDataSource, JobNotifications.Channels, notifications.Route, notifications.OnListening, runtime.DataSource.Clear, logger).RunAsync(ct);
 }

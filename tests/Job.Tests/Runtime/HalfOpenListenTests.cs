@@ -27,8 +27,10 @@ public sealed class HalfOpenListenTests(DatabaseFixture db, ITestOutputHelper ou
     public async Task After_the_listen_connection_goes_silent_due_and_scheduled_jobs_start_long_before_the_safety_poll()
     {
         await using var proxy = TcpProxy.ForPostgres(db.ConnectionString);
-        // A short command timeout, so a pooled connection that was blackholed too fails fast and is dropped.
-        var viaProxy = new NpgsqlConnectionStringBuilder(proxy.Route(db.ConnectionString)) { CommandTimeout = 3, Timeout = 3 }.ConnectionString;
+        // Npgsql's default command timeout (30 s): the pooled connections blackholed with the listener's
+        // would hold a claim longer than the test waits, unless the listener clears their pool when it
+        // finds its own connection silent (without that, this test failed: the job due now never started).
+        var viaProxy = new NpgsqlConnectionStringBuilder(proxy.Route(db.ConnectionString)) { Timeout = 3 }.ConnectionString;
         var logs = new LogCapture();
         await using var harness = new JobsHarness(viaProxy);
         var jobs = await harness.StartAsync(b => b
