@@ -43,7 +43,8 @@ internal sealed class JobDataSources : IAsyncDisposable
             settings.AutoPrepareMinUsages = 2;
         }
 
-        if (!settings.ContainsKey("No Reset On Close"))
+        // Keys lists only what the connection string set (ContainsKey answers for every keyword Npgsql knows).
+        if (!settings.Keys.Cast<string>().Contains("No Reset On Close"))
         {
             settings.NoResetOnClose = true;
         }

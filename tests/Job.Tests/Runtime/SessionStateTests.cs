@@ -48,4 +48,47 @@ public sealed class SessionStateTests(DatabaseFixture db) : IClassFixture<Databa
         Assert.Equal(runs[0].Backend, runs[1].Backend); // the second job got the first one's connection back from the pool
         Assert.NotEqual("left-by-a-job", runs[1].ApplicationName);
     }
+
+    [Fact]
+    public async Task Jobs_own_pool_hands_a_connection_back_as_it_was_left_unless_the_connection_string_asks_for_the_reset()
+    {
+        // No silo and no listener: the client's statement pool holds one idle connection between uses.
+        await using var client = JobClient.Create(new JobClientOptions { ConnectionString = db.ConnectionString });
+        var (first, second) = await TwoCheckoutsAsync(client.Context.DataSource);
+        Assert.Equal(first.Backend, second.Backend);
+        Assert.Equal("left-by-job", second.ApplicationName); // not reset: the seven statements of Npgsql's reset were never sent
+
+        var asked = new NpgsqlConnectionStringBuilder(db.ConnectionString) { NoResetOnClose = false }.ConnectionString;
+        await using var resetting = JobClient.Create(new JobClientOptions { ConnectionString = asked });
+        (first, second) = await TwoCheckoutsAsync(resetting.Context.DataSource);
+        Assert.Equal(first.Backend, second.Backend);
+        Assert.NotEqual("left-by-job", second.ApplicationName);
+    }
+
+    private static async Task<((int Backend, string ApplicationName) First, (int Backend, string ApplicationName) Second)> TwoCheckoutsAsync(NpgsqlDataSource pool)
+    {
+        var first = await CheckoutAsync(pool, "SET application_name = 'left-by-job'");
+        var second = await CheckoutAsync(pool, null);
+        return (first, second);
+    }
+
+    private static async Task<(int Backend, string ApplicationName)> CheckoutAsync(NpgsqlDataSource pool, string? then)
+    {
+        await using var connection = await pool.OpenConnectionAsync();
+        (int, string) seen;
+        await using (var read = new NpgsqlCommand("SELECT pg_backend_pid(), current_setting('application_name')", connection))
+        await using (var reader = await read.ExecuteReaderAsync())
+        {
+            await reader.ReadAsync();
+            seen = (reader.GetInt32(0), reader.GetString(1));
+        }
+
+        if (then is not null)
+        {
+            await using var set = new NpgsqlCommand(then, connection);
+            await set.ExecuteNonQueryAsync();
+        }
+
+        return seen;
+    }
 }
