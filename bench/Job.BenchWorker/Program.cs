@@ -97,6 +97,7 @@ Console.Out.WriteLine(WorkerProtocol.Line(WorkerProtocol.Ready,
     ("runs", counters.Total),
     ("startup_ms", started.ElapsedMilliseconds),
     ("cpu_s", Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds.ToString("0.000", CultureInfo.InvariantCulture)),
+    ("jit_methods", System.Runtime.JitInfo.GetCompiledMethodCount()),
 ]));
 
 var lifetime = host.Services.GetRequiredService<IHostApplicationLifetime>();

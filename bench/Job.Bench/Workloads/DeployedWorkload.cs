@@ -208,7 +208,7 @@ public sealed class DeployedWorkload : IWorkload
                         $"Launch → drained: PostgreSQL {r.PostgresCores:0.00} cores, this (spawning) process {r.BenchCores:0.00} cores over {r.WallSeconds:0.00} s.");
             foreach (var w in r.Workers)
             {
-                result.Note($"  worker pid {w.Pid}: ran {w.Runs:N0} jobs; READY after {w.ReadySeconds:0.00} s (CPU {w.CpuAtReadySeconds:0.00} s, {w.RunsAtReady:N0} runs by then); " +
+                result.Note($"  worker pid {w.Pid}: ran {w.Runs:N0} jobs; READY after {w.ReadySeconds:0.00} s (CPU {w.CpuAtReadySeconds:0.00} s, {w.JitMethodsAtReady:N0} methods JIT-compiled, {w.RunsAtReady:N0} runs by then); " +
                             $"CPU {w.CpuSeconds:0.00} s in all = {w.CpuMicrosPerJob:N0} µs/job ({w.CpuMicrosPerJobAfterReady:N0} µs/job after READY); " +
                             $"RSS {w.RssMb:0.0} MB at the end, peak {w.PeakRssMb:0.0} MB; {w.Activations:N0} grain activations, {w.ActiveTimers:N0} active timers; " +
                             $"SIGTERM → exit {w.StopSeconds:0.00} s{(w.StoppedGracefully ? "" : " (NOT graceful)")}.");
@@ -267,7 +267,7 @@ public sealed class DeployedWorkload : IWorkload
 
     private sealed record WorkerRun(
         int Pid, long Runs, double ReadySeconds, double CpuAtReadySeconds, long RunsAtReady, double CpuSeconds, double RssMb, double PeakRssMb,
-        long Activations, long ActiveTimers, double StopSeconds = 0, bool StoppedGracefully = false)
+        long Activations, long ActiveTimers, long JitMethodsAtReady, double StopSeconds = 0, bool StoppedGracefully = false)
     {
         public double CpuMicrosPerJob => Runs > 0 ? CpuSeconds * 1e6 / Runs : 0;
 
@@ -278,7 +278,8 @@ public sealed class DeployedWorkload : IWorkload
             var ready = w.Ready!;
             return new WorkerRun(w.Pid, stats.NoopRuns, w.ReadySeconds,
                 double.Parse(ready["cpu_s"], CultureInfo.InvariantCulture), long.Parse(ready["runs"], CultureInfo.InvariantCulture),
-                cpu.TotalSeconds, memory.RssMb, memory.PeakRssMb, stats.Activations, stats.ActiveTimers);
+                cpu.TotalSeconds, memory.RssMb, memory.PeakRssMb, stats.Activations, stats.ActiveTimers,
+                long.Parse(ready["jit_methods"], CultureInfo.InvariantCulture));
         }
 
         public object Json() => new
@@ -288,6 +289,7 @@ public sealed class DeployedWorkload : IWorkload
             ready_s = Math.Round(ReadySeconds, 2),
             cpu_at_ready_s = Math.Round(CpuAtReadySeconds, 2),
             runs_at_ready = RunsAtReady,
+            jit_methods_at_ready = JitMethodsAtReady,
             cpu_s = Math.Round(CpuSeconds, 2),
             cpu_us_per_job = Math.Round(CpuMicrosPerJob, 1),
             cpu_us_per_job_after_ready = Math.Round(CpuMicrosPerJobAfterReady, 1),

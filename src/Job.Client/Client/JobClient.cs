@@ -50,7 +50,7 @@ public sealed class JobClient : IAsyncDisposable
             throw new OptionsValidationException(nameof(JobClientOptions), typeof(JobClientOptions), result.Failures);
         }
 
-        var dataSources = options.DataSource is { } application ? JobDataSources.Of(application) : JobDataSources.Create(options.ConnectionString!);
+        var dataSources = JobDataSources.For(options.DataSource, options.ConnectionString);
         var context = new JobContext(dataSources,
             new JobSchema(options.Schema), options.Clock, options.JsonSerializerOptions, options.MaxConfigBytes);
         return new JobClient(context, new JobCompletionWaiters(), ownsContext: true,

@@ -55,6 +55,11 @@ internal sealed class JobDataSources : IAsyncDisposable
     /// <summary>The application's data source for both, as it is (not disposed here).</summary>
     public static JobDataSources Of(NpgsqlDataSource application) => new(application, application, owned: false);
 
+    /// <summary>What the options name: the application's own data source when it gave one, else both
+    /// pools built from its connection string (the options' validation requires one of the two).</summary>
+    public static JobDataSources For(NpgsqlDataSource? application, string? connectionString) =>
+        application is not null ? Of(application) : Create(connectionString!);
+
     public async ValueTask DisposeAsync()
     {
         if (_owned)

@@ -15,7 +15,7 @@ internal sealed class JobRuntime : IAsyncDisposable
     {
         options.Validate();
         Options = options;
-        var dataSources = options.DataSource is { } application ? JobDataSources.Of(application) : JobDataSources.Create(options.ConnectionString!);
+        var dataSources = JobDataSources.For(options.DataSource, options.ConnectionString);
         Context = new JobContext(dataSources,
             new JobSchema(options.Schema), options.Clock, options.JsonSerializerOptions, options.MaxConfigBytes);
         Queue = new QueueStore(Context.Database);

@@ -19,19 +19,7 @@ public sealed class SessionStateTests(DatabaseFixture db) : IClassFixture<Databa
         var seen = new ConcurrentQueue<(int Backend, string ApplicationName)>();
         var spawner = jobs.AddInitializer(new TestInitializer($"session-{Guid.NewGuid():N}", async (current, _, ct) =>
         {
-            await using var connection = await current.DataSource.OpenConnectionAsync(ct);
-            await using (var read = new NpgsqlCommand("SELECT pg_backend_pid(), current_setting('application_name')", connection))
-            await using (var reader = await read.ExecuteReaderAsync(ct))
-            {
-                await reader.ReadAsync(ct);
-                seen.Enqueue((reader.GetInt32(0), reader.GetString(1)));
-            }
-
-            await using (var set = new NpgsqlCommand("SET application_name = 'left-by-a-job'", connection))
-            {
-                await set.ExecuteNonQueryAsync(ct);
-            }
-
+            seen.Enqueue(await CheckoutAsync(current.DataSource, "SET application_name = 'left-by-a-job'", ct));
             return JobCompletion.Complete();
         }));
         await jobs.StartPollAsync();
@@ -67,26 +55,27 @@ public sealed class SessionStateTests(DatabaseFixture db) : IClassFixture<Databa
 
     private static async Task<((int Backend, string ApplicationName) First, (int Backend, string ApplicationName) Second)> TwoCheckoutsAsync(NpgsqlDataSource pool)
     {
-        var first = await CheckoutAsync(pool, "SET application_name = 'left-by-job'");
-        var second = await CheckoutAsync(pool, null);
+        var first = await CheckoutAsync(pool, "SET application_name = 'left-by-job'", CancellationToken.None);
+        var second = await CheckoutAsync(pool, null, CancellationToken.None);
         return (first, second);
     }
 
-    private static async Task<(int Backend, string ApplicationName)> CheckoutAsync(NpgsqlDataSource pool, string? then)
+    /// <summary>Reads the backend and its application_name, then runs <paramref name="then"/> on the same connection.</summary>
+    private static async Task<(int Backend, string ApplicationName)> CheckoutAsync(NpgsqlDataSource pool, string? then, CancellationToken ct)
     {
-        await using var connection = await pool.OpenConnectionAsync();
+        await using var connection = await pool.OpenConnectionAsync(ct);
         (int, string) seen;
         await using (var read = new NpgsqlCommand("SELECT pg_backend_pid(), current_setting('application_name')", connection))
-        await using (var reader = await read.ExecuteReaderAsync())
+        await using (var reader = await read.ExecuteReaderAsync(ct))
         {
-            await reader.ReadAsync();
+            await reader.ReadAsync(ct);
             seen = (reader.GetInt32(0), reader.GetString(1));
         }
 
         if (then is not null)
         {
             await using var set = new NpgsqlCommand(then, connection);
-            await set.ExecuteNonQueryAsync();
+            await set.ExecuteNonQueryAsync(ct);
         }
 
         return seen;
