@@ -40,8 +40,8 @@ public sealed record BenchOptions
     public int DeployedJobs { get; init; } = 20_000;
     /// <summary>Worker processes and poller setting of each deployed throughput run.</summary>
     public IReadOnlyList<DeployedShape> DeployedShapes { get; init; } = [new(1, 16, 8), new(2, 16, 8), new(1, 50, 30)];
-    /// <summary>Paced single spawns of the deployed latency run.</summary>
-    public int DeployedLatencySamples { get; init; } = 200;
+    /// <summary>Paced single spawns of the deployed latency run's steady phase (10 ms apart).</summary>
+    public int DeployedLatencySamples { get; init; } = 1000;
     /// <summary>Generated job types registered on the tenants worker, besides the measured one.</summary>
     public int TenantTypes { get; init; } = 10_000;
     /// <summary>Serial queues holding one job due tomorrow each (of the tenant types).</summary>
