@@ -112,7 +112,7 @@ public sealed class DeployedWorkload : IWorkload
             LatencyRun? latency = null;
             if (withLatency)
             {
-                latency = await LatencyAsync(db, app, workers[0], o.DeployedLatencySamples, Math.Min(LatencyWarmUp, 5), ct).ConfigureAwait(false);
+                latency = await LatencyAsync(db, app, workers[0], o.DeployedLatencySamples, Math.Min(LatencyWarmUp, 5), before: 0, ct).ConfigureAwait(false);
             }
 
             var usage = ResourceSampler.Between(before, after);
@@ -147,14 +147,14 @@ public sealed class DeployedWorkload : IWorkload
             context.WorkerLogDirectory);
         await worker.WaitReadyAsync(s_readyTimeout, ct).ConfigureAwait(false);
         await Task.Delay(2000, ct).ConfigureAwait(false); // the type grains are ensured in the background after start
-        var fresh = await LatencyAsync(db, app, worker, FreshSamples, LatencyWarmUp, ct).ConfigureAwait(false);
-        var steady = await LatencyAsync(db, app, worker, context.Options.DeployedLatencySamples, SteadyWarmUp, ct, before: LatencyWarmUp + FreshSamples).ConfigureAwait(false);
+        var fresh = await LatencyAsync(db, app, worker, FreshSamples, LatencyWarmUp, before: 0, ct).ConfigureAwait(false);
+        var steady = await LatencyAsync(db, app, worker, context.Options.DeployedLatencySamples, SteadyWarmUp, before: LatencyWarmUp + FreshSamples, ct).ConfigureAwait(false);
         await worker.StopAsync(s_stopTimeout).ConfigureAwait(false);
         return (fresh, steady);
     }
 
     /// <summary>One phase of paced spawns; <paramref name="before"/>: the start jobs earlier phases completed on this database.</summary>
-    private static async Task<LatencyRun> LatencyAsync(BenchDatabase db, AppSpawner app, WorkerProcess worker, int samples, int warmUp, CancellationToken ct, int before = 0)
+    private static async Task<LatencyRun> LatencyAsync(BenchDatabase db, AppSpawner app, WorkerProcess worker, int samples, int warmUp, int before, CancellationToken ct)
     {
         var interval = TimeSpan.FromMilliseconds(10);
         var timeout = BenchContext.TimeoutFor(samples);

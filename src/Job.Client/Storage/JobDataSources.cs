@@ -33,7 +33,7 @@ internal sealed class JobDataSources : IAsyncDisposable
     public NpgsqlDataSource Sessions { get; }
 
     /// <summary>Both pools, built (and owned) here from a connection string.</summary>
-    public static JobDataSources Create(string connectionString)
+    private static JobDataSources Create(string connectionString)
     {
         var statements = new NpgsqlDataSourceBuilder(connectionString);
         var settings = statements.ConnectionStringBuilder;
@@ -53,7 +53,7 @@ internal sealed class JobDataSources : IAsyncDisposable
     }
 
     /// <summary>The application's data source for both, as it is (not disposed here).</summary>
-    public static JobDataSources Of(NpgsqlDataSource application) => new(application, application, owned: false);
+    private static JobDataSources Of(NpgsqlDataSource application) => new(application, application, owned: false);
 
     /// <summary>What the options name: the application's own data source when it gave one, else both
     /// pools built from its connection string (the options' validation requires one of the two).</summary>
