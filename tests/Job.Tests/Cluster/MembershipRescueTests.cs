@@ -4,7 +4,8 @@ using Xunit.Abstractions;
 
 namespace Job.Tests.Cluster;
 
-/// <summary>(b) kill -9 a silo mid-job: Orleans membership declares it dead and its jobs run elsewhere.</summary>
+/// <summary>(b) kill -9 a silo mid-job: Orleans membership declares it dead and its jobs run elsewhere; a
+/// claim the dead silo committed after the survivors rescued its jobs is caught by the leader's sweep.</summary>
 [Collection(ClusterCollection.Name)]
 public sealed class MembershipRescueTests(DatabaseFixture db, ITestOutputHelper output) : IClassFixture<DatabaseFixture>
 {
@@ -67,6 +68,49 @@ public sealed class MembershipRescueTests(DatabaseFixture db, ITestOutputHelper 
             Assert.Equal([(1, victim.Address!), (2, survivor.Address!)], runs.Select(r => ((int)r[0]!, (string)r[1]!)).ToArray());
         }
 
+        Assert.False(survivor.HasExited);
+    }
+
+    [Fact(Timeout = 240_000)]
+    public async Task A_claim_the_dead_silo_committed_after_its_rescue_is_rescued_by_the_leaders_sweep()
+    {
+        await using var cluster = await ClusterHarness.CreateAsync(await db.CreateDatabaseAsync(), output);
+        var victim = await cluster.StartSiloReadyAsync(label: "victim");
+        var running = await cluster.SpawnWorkAsync(2, _ => new CrashConfig(DurationMs: 60_000, LaterAttemptDurationMs: 100));
+        Assert.True(await ClusterHarness.EventuallyAsync(
+            async () => await cluster.ScalarAsync<long>("SELECT count(*) FROM test_runs WHERE silo = @s", ("s", victim.Address!)) == running.Length,
+            TimeSpan.FromSeconds(20)), "the victim did not start its jobs");
+        var survivor = await cluster.StartSiloReadyAsync(label: "survivor");
+        victim.Kill9();
+        Assert.True(await victim.WaitForExitAsync(TimeSpan.FromSeconds(10)), "the killed silo's process did not exit within 10 s");
+
+        // The survivor's membership watcher rescues the victim's running jobs when the victim is
+        // declared dead, once; its events name the silo without brackets.
+        Assert.True(await ClusterHarness.EventuallyAsync(
+            async () => await cluster.ScalarAsync<long>("SELECT count(*) FROM job_events WHERE event_type = 'silo_lost' AND reason = @r",
+                ("r", $"silo {victim.Address} was declared dead")) == running.Length, TimeSpan.FromSeconds(60), TimeSpan.FromMilliseconds(100)),
+            "the membership watcher did not rescue the killed silo's jobs within 60 s");
+
+        // A claim the victim's last transaction committed after that rescue: running, held by the dead
+        // silo, with a fresh heartbeat, so neither the watcher (done with this silo) nor the heartbeat
+        // timeout (5 min) moves it. Only the leader's sweep of the claims of dead silos (every 30 s at
+        // these settings; the leader moved to the survivor with the victim's death) does.
+        var late = await cluster.Work.SpawnAtAsync(JobId.New(), new CrashConfig(), DateTimeOffset.UtcNow.AddHours(1));
+        await cluster.ExecuteAsync(
+            "UPDATE job_executions SET state = 'running', execute_at = now(), claim_token = nextval('job_claim_tokens'), " +
+            "claimed_by = @victim, alive_at = now(), started_at = now() WHERE id = @id",
+            ("victim", victim.Address!), ("id", late.Id.Value));
+        cluster.Log($"late claim of {late.Id} by dead {victim.Address} written");
+
+        Assert.True(await ClusterHarness.EventuallyAsync(() => cluster.AllCompletedAsync(running.Length + 1), TimeSpan.FromSeconds(90), TimeSpan.FromMilliseconds(200)),
+            "the late claim of the dead silo was not rescued and run within 90 s");
+        var lost = await cluster.RowsAsync("SELECT attempt, reason FROM job_events WHERE job_id = @id AND event_type = 'silo_lost'", ("id", late.Id.Value));
+        var (attempt, reason) = ((int)Assert.Single(lost)[0]!, (string)lost[0][1]!);
+        cluster.Log($"late claim rescued: attempt {attempt}, {reason}");
+        Assert.Equal(2, attempt);
+        Assert.Equal($"its silo was declared dead (silo {victim.Address})", reason); // the sweep's wording
+        var runs = await cluster.RowsAsync("SELECT attempt, silo FROM test_runs WHERE job_id = @id", ("id", late.Id.Value));
+        Assert.Equal([(2, survivor.Address!)], runs.Select(r => ((int)r[0]!, (string)r[1]!)).ToArray());
         Assert.False(survivor.HasExited);
     }
 }
