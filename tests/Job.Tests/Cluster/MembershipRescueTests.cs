@@ -5,7 +5,8 @@ using Xunit.Abstractions;
 namespace Job.Tests.Cluster;
 
 /// <summary>(b) kill -9 a silo mid-job: Orleans membership declares it dead and its jobs run elsewhere; a
-/// claim the dead silo committed after the survivors rescued its jobs is caught by the leader's sweep.</summary>
+/// claim the dead silo committed after the survivors rescued its jobs is caught by the leader's sweep; a
+/// serial queue whose head was running on the dead silo goes on in its order, one job at a time.</summary>
 [Collection(ClusterCollection.Name)]
 public sealed class MembershipRescueTests(DatabaseFixture db, ITestOutputHelper output) : IClassFixture<DatabaseFixture>
 {
@@ -112,5 +113,41 @@ public sealed class MembershipRescueTests(DatabaseFixture db, ITestOutputHelper 
         var runs = await cluster.RowsAsync("SELECT attempt, silo FROM test_runs WHERE job_id = @id", ("id", late.Id.Value));
         Assert.Equal([(2, survivor.Address!)], runs.Select(r => ((int)r[0]!, (string)r[1]!)).ToArray());
         Assert.False(survivor.HasExited);
+    }
+
+    [Fact(Timeout = 180_000)]
+    public async Task A_serial_queue_whose_head_ran_on_a_killed_silo_goes_on_in_order_one_at_a_time()
+    {
+        await using var cluster = await ClusterHarness.CreateAsync(await db.CreateDatabaseAsync(), output);
+        var victim = await cluster.StartSiloReadyAsync(label: "victim");
+        var queue = new List<JobId>();
+        for (var i = 0; i < 4; i++)
+        {
+            // The head runs a minute on its first attempt (the victim is killed in it), 300 ms after.
+            var config = i == 0 ? new CrashConfig(DurationMs: 60_000, LaterAttemptDurationMs: 300) : new CrashConfig(DurationMs: 300);
+            queue.Add((await cluster.Work.SpawnWithQueueIdAsync(JobId.New(), config, "tenant-7")).Id);
+        }
+
+        Assert.True(await ClusterHarness.EventuallyAsync(
+            async () => await cluster.ScalarAsync<long>("SELECT count(*) FROM test_runs WHERE job_id = @id", ("id", queue[0].Value)) == 1,
+            TimeSpan.FromSeconds(20)), "the victim did not start the queue's head");
+        var survivor = await cluster.StartSiloReadyAsync(label: "survivor");
+        victim.Kill9();
+        Assert.True(await victim.WaitForExitAsync(TimeSpan.FromSeconds(10)), "the killed silo's process did not exit within 10 s");
+
+        Assert.True(await ClusterHarness.EventuallyAsync(() => cluster.AllCompletedAsync(queue.Count), TimeSpan.FromSeconds(90), TimeSpan.FromMilliseconds(200)),
+            "the queue did not finish on the survivor within 90 s");
+        var runs = (await cluster.RowsAsync("SELECT job_id, attempt, silo, started_at, finished_at FROM test_runs ORDER BY started_at"))
+            .Select(r => (Id: new JobId((Guid)r[0]!), Attempt: (int)r[1]!, Silo: (string)r[2]!, Started: (DateTime)r[3]!, Finished: r[4] as DateTime?))
+            .ToList();
+        cluster.Log("runs: " + string.Join(", ", runs.Select(r => $"{queue.IndexOf(r.Id)}#{r.Attempt}@{r.Silo}")));
+        Assert.Equal(
+            [(queue[0], 1, victim.Address!), (queue[0], 2, survivor.Address!), (queue[1], 1, survivor.Address!), (queue[2], 1, survivor.Address!), (queue[3], 1, survivor.Address!)],
+            runs.Select(r => (r.Id, r.Attempt, r.Silo)).ToArray());
+        Assert.Null(runs[0].Finished); // the killed run never finished
+        var onSurvivor = runs.Skip(1).ToList();
+        Assert.All(onSurvivor.Zip(onSurvivor.Skip(1)), pair => Assert.True(pair.Second.Started >= pair.First.Finished,
+            $"job {queue.IndexOf(pair.Second.Id)} started at {pair.Second.Started:O}, before job {queue.IndexOf(pair.First.Id)} finished at {pair.First.Finished:O}"));
+        Assert.Equal(0, (await cluster.EndStateAsync()).JobsCompletedTwice);
     }
 }
