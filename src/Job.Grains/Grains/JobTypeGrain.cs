@@ -24,7 +24,10 @@ internal sealed class JobTypeGrain(JobRuntime runtime) : Grain, IJobTypeGrain
         }
 
         JobTelemetry.Spawned.Add(1, new KeyValuePair<string, object?>(JobTelemetry.TagJobType, type.Name));
-        return Snapshot(type, row, now);
+
+        // A queued job's state is its queue's to decide (the head waits as scheduled or pending, the
+        // jobs behind it are parked, reported pending), so it is read back rather than guessed.
+        return row.QueueId is null ? Snapshot(type, row, now) : await runtime.Context.SnapshotAsync(row.Id, cancellationToken);
     }
 
     public async Task<bool> SpawnUniqueAsync(JobSpawnRequest request, CancellationToken cancellationToken)
@@ -62,7 +65,7 @@ internal sealed class JobTypeGrain(JobRuntime runtime) : Grain, IJobTypeGrain
     {
         Id = row.Id,
         JobType = type.Name,
-        Status = row.QueueId is null && row.ExecuteAt > now ? JobStatus.Scheduled : JobStatus.Pending,
+        Status = row.ExecuteAt > now ? JobStatus.Scheduled : JobStatus.Pending,
         Attempt = 1,
         NextRunAt = row.ExecuteAt,
         ConfigJson = row.ConfigJson,

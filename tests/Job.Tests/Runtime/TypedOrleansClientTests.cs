@@ -115,6 +115,16 @@ public sealed class TypedOrleansClientTests(DatabaseFixture db) : IClassFixture<
         Assert.Equal(JobStatus.Completed, secondDone.Status);
         Assert.True(firstDone.FinishedAt <= secondDone.FinishedAt, "the queue's second job finished before its first");
 
+        // Queued and due later: the spawn reports what a read reports (the head is scheduled, the job behind it parked: pending).
+        var inAnHour = jobs.Clock.Now.AddHours(1);
+        var head = await grains.SpawnJobAsync(jobType, JobId.New(), new TestConfig(3), new JobSpawnOptions { QueueId = "account-8", ScheduleAt = inAnHour });
+        var behind = await grains.SpawnJobAsync(jobType, JobId.New(), new TestConfig(4), new JobSpawnOptions { QueueId = "account-8", ScheduleAt = inAnHour.AddMinutes(1) });
+        Assert.Equal(JobStatus.Scheduled, head.Status);
+        Assert.Equal(JobStatus.Scheduled, (await grains.GetJobStatusAsync(head.Id)).Status);
+        Assert.Equal(JobStatus.Pending, behind.Status);
+        Assert.Equal(JobStatus.Pending, (await grains.GetJobStatusAsync(behind.Id)).Status);
+        Assert.True(await grains.CancelJobAsync(head.Id) && await grains.CancelJobAsync(behind.Id));
+
         // Unique: one job per type, whoever asks how often.
         var uniqueType = new JobType(NewType("typed-unique"));
         var created = await Task.WhenAll(Enumerable.Range(0, 10).Select(i => grains.SpawnUniqueJobAsync(uniqueType, JobId.New(), new TestConfig(i))));
