@@ -123,7 +123,7 @@ internal static partial class AdminCommands
             }
             catch (Exception ex) when (ex is ArgumentException or FormatException or InvalidJobTypeException or InvalidJobScheduleException or InvalidJobConfigException)
             {
-                Console.Error.WriteLine($"error: {ex.Message.ReplaceLineEndings(" ")}");
+                Console.Error.WriteLine($"error: {UsageMessage(ex)}");
                 return SiloCommandLine.ExitUsage;
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -416,6 +416,16 @@ internal static partial class AdminCommands
         "cancelled" => JobStatus.Cancelled,
         _ => throw new ArgumentException($"--state takes pending, scheduled, running, completed, errored or cancelled, not '{state}'."),
     };
+
+    /// <summary>The error's message on one line, without the " (Parameter 'x')" that names a .NET
+    /// parameter: an operator gave an option, not a parameter.</summary>
+    private static string UsageMessage(Exception ex)
+    {
+        var message = ex is ArgumentException { ParamName: { } name }
+            ? ex.Message.Replace($" (Parameter '{name}')", string.Empty, StringComparison.Ordinal)
+            : ex.Message;
+        return message.ReplaceLineEndings(" ");
+    }
 
     private static string Name(JobStatus status) => status.ToString().ToLowerInvariant();
 

@@ -73,6 +73,11 @@ public sealed class AdminCliTests(DatabaseFixture db) : IClassFixture<DatabaseFi
         Assert.Equal(2, bogus.ExitCode);
         Assert.StartsWith("error: --state takes", OneLine(bogus.StdErr), StringComparison.Ordinal);
 
+        // An API error about a bad value reads as the option's, not as a .NET parameter's.
+        var empty = await CliAsync("list", "--limit", "0");
+        Assert.Equal(2, empty.ExitCode);
+        Assert.Equal($"error: A page holds 1 to {JobListQuery.MaxPageSize} jobs (asked for 0).", OneLine(empty.StdErr));
+
         var nothing = await CliAsync("retry");
         Assert.Equal(2, nothing.ExitCode);
         Assert.Contains("needs job ids, a filter", OneLine(nothing.StdErr), StringComparison.Ordinal);
