@@ -233,7 +233,8 @@ or set JOB_PG_BIN to the folder holding initdb/pg_ctl/postgres, or pass --pg CON
     fi
     PG_STARTED=1
     for attempt in 1 2 3 4 5; do
-        next_free_port $((20000 + RANDOM % 20000)); PG_PORT=$FREE_PORT
+        # 20000–31999: below the kernel's ephemeral range (32768–60999), where an outgoing socket can take a port first.
+        next_free_port $((20000 + RANDOM % 12000)); PG_PORT=$FREE_PORT
         # The same include file the embedded server rewrites on every start, so both share the cluster.
         "${RUNUSER[@]}" tee "$PGDATA/job_local.conf" >/dev/null <<EOF
 # Written by deploy/local/run.sh (and Job.Silo's embedded server) on every start; edits are overwritten.

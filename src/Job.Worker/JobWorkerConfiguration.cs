@@ -38,7 +38,7 @@ public static class JobWorkerConfiguration
     public static void Check(IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(configuration);
-        JobsConfigurationBinder.Bind(configuration.GetSection(JobsOptions.SectionName), new JobsOptions());
+        JobsConfigurationBinder.Bind(configuration.GetSection(JobsOptions.SectionName), new JobsOptions(), JobsConfigurationBinder.EmbeddingOnly);
         WorkerOrleansOptions.Section.Bind(configuration, new WorkerOrleansOptions());
         WorkerHealthOptions.Section.Bind(configuration, new WorkerHealthOptions());
         WorkerMetricsOptions.Section.Bind(configuration, new WorkerMetricsOptions());

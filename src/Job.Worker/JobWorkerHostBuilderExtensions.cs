@@ -137,6 +137,7 @@ public static class JobWorkerHostBuilderExtensions
         var configuration = builder.Configuration;
         var services = builder.Services;
         WorkerOrleansOptions.Section.Bind(configuration, new WorkerOrleansOptions());
+        JobsConfigurationBinder.Bind(configuration.GetSection(JobsOptions.SectionName), new JobsOptions(), JobsConfigurationBinder.EmbeddingOnly);
         AddStrictOptions(services, configuration, WorkerOrleansOptions.Section);
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<WorkerOrleansOptions>, WorkerOrleansOptionsValidator>());
         services.AddOptions<WorkerOrleansOptions>().PostConfigure<IOptions<JobsOptions>>((orleans, jobs) =>

@@ -33,10 +33,19 @@ public static class JobsConfigurationBinder
     /// <summary>The keys the section may hold.</summary>
     public static IReadOnlyCollection<string> Keys => s_setters.Keys;
 
+    /// <summary>Settings for an application that embeds the runtime in a silo of its own, which a
+    /// worker host decides itself: it always clusters on Job's database and polls from its start
+    /// (a worker that did not would start, answer its health checks, and run nothing).</summary>
+    internal static readonly string[] EmbeddingOnly = [nameof(JobsOptions.UsePostgresClustering), nameof(JobsOptions.StartPollingWithSilo)];
+
     /// <summary>Applies every value of <paramref name="section"/> to <paramref name="options"/>.</summary>
     /// <exception cref="JobsConfigurationException">A key is unknown, or a value does not parse; the
     /// message names the key and what it expects.</exception>
-    public static void Bind(IConfiguration section, JobsOptions options)
+    public static void Bind(IConfiguration section, JobsOptions options) => Bind(section, options, []);
+
+    /// <summary>As <see cref="Bind(IConfiguration, JobsOptions)"/>, for a host that decides the
+    /// <paramref name="hostDecides"/> settings itself: those are refused, and not offered as known.</summary>
+    internal static void Bind(IConfiguration section, JobsOptions options, IReadOnlyCollection<string> hostDecides)
     {
         ArgumentNullException.ThrowIfNull(section);
         ArgumentNullException.ThrowIfNull(options);
@@ -44,10 +53,18 @@ public static class JobsConfigurationBinder
         foreach (var child in section.GetChildren())
         {
             var key = prefix + child.Key;
-            if (!s_setters.TryGetValue(child.Key, out var set))
+            if (hostDecides.Contains(child.Key, StringComparer.OrdinalIgnoreCase))
             {
                 throw new JobsConfigurationException(
-                    $"{key} is not a setting of Job (misspelled?). Known settings under {prefix.TrimEnd(':')}: {string.Join(", ", s_setters.Keys.Order(StringComparer.Ordinal))}.");
+                    $"{key} is a setting for applications that run Job in a silo of their own (AddJobs), not for a worker: " +
+                    "a worker always clusters on Job's database and runs jobs from its start.");
+            }
+
+            if (!s_setters.TryGetValue(child.Key, out var set))
+            {
+                var known = s_setters.Keys.Where(k => !hostDecides.Contains(k, StringComparer.OrdinalIgnoreCase)).Order(StringComparer.Ordinal);
+                throw new JobsConfigurationException(
+                    $"{key} is not a setting of Job (misspelled?). Known settings under {prefix.TrimEnd(':')}: {string.Join(", ", known)}.");
             }
 
             if (child.GetChildren().Any())

@@ -43,6 +43,30 @@ public sealed class SiloSettingsTests
         Assert.StartsWith($"error: {key} is not a setting", line, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("--Jobs:StartPollingWithSilo=false", "Jobs:StartPollingWithSilo")]
+    [InlineData("--Jobs:UsePostgresClustering=false", "Jobs:UsePostgresClustering")]
+    public async Task A_setting_for_embedding_applications_is_refused_by_a_worker(string argument, string key)
+    {
+        // A worker that did not poll, or did not cluster on Job's database, would start and run nothing.
+        var result = await DotnetProcess.RunAsync("Job.Silo.dll", [argument], Timeout, Unreachable);
+
+        Assert.Equal(1, result.ExitCode);
+        var line = Assert.Single(Lines(result.StdErr));
+        Assert.StartsWith($"error: {key} is a setting for applications that run Job in a silo of their own", line, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_misspelled_key_is_not_offered_the_settings_a_worker_refuses()
+    {
+        var result = await DotnetProcess.RunAsync("Job.Silo.dll", ["--Jobs:MaxJobs=5"], Timeout, Unreachable);
+
+        var line = Assert.Single(Lines(result.StdErr));
+        Assert.Contains("MaxJobsPerProcess", line, StringComparison.Ordinal);
+        Assert.DoesNotContain("StartPollingWithSilo", line, StringComparison.Ordinal);
+        Assert.DoesNotContain("UsePostgresClustering", line, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task A_key_without_a_value_takes_nothing_and_shows_nothing_of_the_next_argument()
     {

@@ -10,9 +10,6 @@ namespace Job.Tests.Worker;
 /// </summary>
 public sealed partial class SettingsDocumentationTests
 {
-    /// <summary>Bindable, but for applications that embed the runtime, not for a worker's configuration.</summary>
-    private static readonly string[] s_embeddingOnly = ["Jobs:UsePostgresClustering", "Jobs:StartPollingWithSilo"];
-
     [Fact]
     public void The_readme_table_lists_every_worker_setting_and_no_other()
     {
@@ -27,7 +24,7 @@ public sealed partial class SettingsDocumentationTests
             .Concat(Keys(WorkerOtlpOptions.Section))
             .Concat(Keys(WorkerDashboardOptions.Section))
             .Append("ConnectionStrings:Jobs")
-            .Except(s_embeddingOnly)
+            .Except(JobsConfigurationBinder.EmbeddingOnly.Select(k => $"{JobsOptions.SectionName}:{k}"))
             .ToHashSet(StringComparer.Ordinal);
         var silo = new[] { "Embedded:DataDirectory", "Embedded:Port", "Demo:SpawnOnStart", "Logging:LogLevel:*" };
 
