@@ -63,9 +63,13 @@ public sealed partial class Jobs : IAsyncDisposable
     /// <see cref="JobSvcConfig.AdvertisedAddress"/>, or by default this host's address on the route to
     /// the database (logged at start; a warning when only loopback was found for a remote database).
     /// </summary>
+    /// <exception cref="Npgsql.NpgsqlException">The database cannot be reached or refuses the login
+    /// (<see cref="Npgsql.PostgresException"/>, e.g. 28P01 for a wrong password): asked once before the
+    /// silo starts, so that is this call's one error rather than failures logged by Orleans' start.</exception>
     public static async Task<Jobs> InitAsync(JobSvcConfig config, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(config);
+        await ReachDatabaseAsync(config, cancellationToken).ConfigureAwait(false);
         var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
         builder.Logging.ClearProviders();
         (config.ConfigureLogging ?? DefaultLogging)(builder.Logging);
@@ -107,6 +111,20 @@ public sealed partial class Jobs : IAsyncDisposable
         }
 
         return new Jobs(host);
+    }
+
+    // One connection, not pooled (the runtime builds its own pools), from the application's data source when it gave one.
+    private static async Task ReachDatabaseAsync(JobSvcConfig config, CancellationToken cancellationToken)
+    {
+        if (config.DataSource is { } dataSource)
+        {
+            await using var pooled = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        var once = new Npgsql.NpgsqlConnectionStringBuilder(config.ConnectionString) { Pooling = false };
+        await using var connection = new Npgsql.NpgsqlConnection(once.ConnectionString);
+        await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
     }
 
     // What a developer sees with no setup: the runtime's own messages (a failing job above all) on the

@@ -2,6 +2,7 @@ using System.Net;
 using Job.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Npgsql;
 using Orleans.Configuration;
 
@@ -22,6 +23,18 @@ public sealed class ConnectionPathTests(DatabaseFixture db) : IClassFixture<Data
         await using var connection = new NpgsqlConnection(withoutPassword);
         var ex = await Assert.ThrowsAnyAsync<NpgsqlException>(() => connection.OpenAsync());
         Assert.Contains("password", ex.Message, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
+    public async Task The_facade_with_a_wrong_password_fails_with_PostgreSQLs_error_before_its_silo_starts()
+    {
+        var wrongPassword = new NpgsqlConnectionStringBuilder(db.ConnectionString) { Password = "not-the-password" }.ConnectionString;
+        var logs = new LogCapture();
+        var config = JobSvcConfig.Builder().PgCon(wrongPassword).Logging(b => b.AddProvider(logs)).Build();
+
+        var ex = await Assert.ThrowsAsync<PostgresException>(() => Jobs.InitAsync(config));
+        Assert.Equal(PostgresErrorCodes.InvalidPassword, ex.SqlState);
+        Assert.Empty(logs.Entries); // the silo never started, so Orleans logged no failed start
     }
 
     [Fact]
