@@ -87,6 +87,11 @@ internal sealed partial class CronSchedule
             throw new InvalidCronExpressionException(cron, $"it has {fields} fields");
         }
 
+        if (fields == 1 && !cron.TrimStart().StartsWith('@'))
+        {
+            throw new InvalidCronExpressionException(cron, "it is one field, and not a macro"); // Cronos would complain about its minutes
+        }
+
         try
         {
             var format = fields == 6 ? CronFormat.IncludeSeconds : CronFormat.Standard;

@@ -324,6 +324,8 @@ public sealed class ScheduleTests(DatabaseFixture db) : IClassFixture<DatabaseFi
         await Assert.ThrowsAsync<InvalidCronExpressionException>(() => client.Schedules.SetAsync(Spec("* * * *")));
         await Assert.ThrowsAsync<InvalidCronExpressionException>(() => client.Schedules.SetAsync(Spec("0 0 30 2 *"))); // never fires
         await Assert.ThrowsAsync<InvalidCronExpressionException>(() => client.Schedules.SetAsync(Spec("")));
+        var word = await Assert.ThrowsAsync<InvalidCronExpressionException>(() => client.Schedules.SetAsync(Spec("hello")));
+        Assert.StartsWith("'hello' is not a usable cron expression: it is one field, and not a macro.", word.Message, StringComparison.Ordinal);
         var zone = await Assert.ThrowsAsync<UnknownTimeZoneException>(() => client.Schedules.SetAsync(Spec() with { TimeZone = "Mars/Olympus_Mons" }));
         Assert.Equal("Mars/Olympus_Mons", zone.TimeZone);
         await Assert.ThrowsAsync<InvalidJobScheduleException>(() => client.Schedules.SetAsync(Spec() with { Name = "no spaces" }));
