@@ -146,6 +146,41 @@ internal sealed class ArtificialTimeProvider : TimeProvider
         }
     }
 
+    /// <summary>
+    /// Completes when this clock reaches <paramref name="due"/>. The wake is registered at that instant,
+    /// under the lock the advances take: a relative delay worked out from a reading of the clock lands
+    /// late when the clock moves between the reading and the timer's creation, and its waiter then
+    /// sleeps past a time the controller already reached, until the next advance.
+    /// </summary>
+    internal async Task DelayUntilAsync(DateTimeOffset due, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        var woken = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var timer = new ArtificialTimer(this, static s => ((TaskCompletionSource)s!).TrySetResult(), woken, context: null);
+        lock (_gate)
+        {
+            if (due <= NowLocked())
+            {
+                return;
+            }
+
+            EnqueueLocked(timer, due);
+            ScheduleDispatchLocked();
+        }
+
+        try
+        {
+            using (cancellationToken.Register(static (s, token) => ((TaskCompletionSource)s!).TrySetCanceled(token), woken))
+            {
+                await woken.Task.ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            timer.Dispose();
+        }
+    }
+
     /// <summary>Advances exactly to the earliest pending wake and processes every wake due then.</summary>
     public async Task<bool> AdvanceToNextWakeAsync()
     {

@@ -97,12 +97,19 @@ public sealed class ClockHandle
     }
 
     /// <summary>
-    /// Waits until this clock reads at least <paramref name="due"/>. Re-checks after each wake,
-    /// so it stays correct when an artificial clock is set backwards or a real timer fires early,
-    /// and splits waits longer than a timer can express.
+    /// Waits until this clock reads at least <paramref name="due"/>. On real time it re-checks after
+    /// each wake, so it stays correct when a timer fires early, and splits waits longer than a timer
+    /// can express; an artificial clock registers the wake at <paramref name="due"/> itself, so an
+    /// advance racing the wait can neither strand it nor make it early.
     /// </summary>
     public async Task DelayUntil(DateTimeOffset due, CancellationToken cancellationToken = default)
     {
+        if (TimeProvider is ArtificialTimeProvider artificial)
+        {
+            await artificial.DelayUntilAsync(due, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
         while (true)
         {
             cancellationToken.ThrowIfCancellationRequested();

@@ -32,6 +32,23 @@ public sealed class ArtificialClockTests
     }
 
     [Fact]
+    public async Task A_wait_racing_an_advance_to_its_due_time_is_never_stranded()
+    {
+        var (clock, controller) = Manual();
+        for (var i = 0; i < 20000; i++)
+        {
+            // The waiter reads the clock and registers its wake on another thread while the clock moves
+            // to its due time: whichever comes first, the wait ends with this advance, not a later one.
+            var due = controller.Now + TimeSpan.FromHours(1);
+            var wait = Task.Run(() => clock.DelayUntil(due));
+            Thread.SpinWait(Random.Shared.Next(0, 4000)); // sweeps the advance across the waiter's steps
+            await controller.AdvanceAsync(TimeSpan.FromHours(1));
+            var ended = await Task.WhenAny(wait, Task.Delay(TestTimeout));
+            Assert.True(ended == wait, $"iteration {i}: the wait for {due:O} was still pending with the clock at {controller.Now:O}");
+        }
+    }
+
+    [Fact]
     public async Task Clock_delay_waits_on_the_artificial_clock()
     {
         var (clock, controller) = Manual();
