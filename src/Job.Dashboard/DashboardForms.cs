@@ -50,9 +50,15 @@ internal static class DashboardForms
         return (await authorization.AuthorizeAsync(http.User, options.ActionsPolicy).ConfigureAwait(false)).Succeeded;
     }
 
-    /// <summary>Back to where the form was, inside the dashboard only (never an address a form could smuggle in).</summary>
+    /// <summary>Back to where the form was, inside the dashboard only (never an address a form could smuggle in).
+    /// Every action ends here: after one that succeeded (a notice), the counts are taken again before the next page shows them.</summary>
     public static IResult Back(HttpContext http, string prefix, string? returnTo, string key, string message)
     {
+        if (key == "notice")
+        {
+            http.RequestServices.GetRequiredService<DashboardStats>().Recount();
+        }
+
         var root = http.Request.PathBase.Value + prefix;
         var target = returnTo is { Length: > 0 } r && r.StartsWith(root + "/", StringComparison.Ordinal) && !r.Contains("//", StringComparison.Ordinal) && !r.Contains('\\', StringComparison.Ordinal)
             ? r

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using Job.Common;
 using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
@@ -183,7 +184,7 @@ internal sealed class DashboardPages(string prefix)
         }
         catch (Exception ex) when (ex is ArgumentException or FormatException)
         {
-            problem = ex.Message;
+            problem = InputErrorText.Of(ex);
         }
 
         var filter = query?.Filter ?? JobFilter.All;
@@ -198,7 +199,7 @@ internal sealed class DashboardPages(string prefix)
             }
             catch (ArgumentException ex)
             {
-                problem = ex.Message;
+                problem = InputErrorText.Of(ex);
             }
         }
 
@@ -772,7 +773,7 @@ internal sealed class DashboardPages(string prefix)
         }
         catch (Exception ex) when (ex is JobStateConflictException or JobNotFoundException or ArgumentException)
         {
-            return DashboardForms.Back(http, prefix, form["return"], "error", ex.Message);
+            return DashboardForms.Back(http, prefix, form["return"], "error", InputErrorText.Of(ex));
         }
     }
 
@@ -815,7 +816,7 @@ internal sealed class DashboardPages(string prefix)
         }
         catch (ArgumentException ex)
         {
-            return DashboardForms.Back(http, prefix, form["return"], "error", ex.Message);
+            return DashboardForms.Back(http, prefix, form["return"], "error", InputErrorText.Of(ex));
         }
     }
 
@@ -843,7 +844,7 @@ internal sealed class DashboardPages(string prefix)
         }
         catch (Exception ex) when (ex is ArgumentException or FormatException)
         {
-            return DashboardForms.Back(http, prefix, form["return"], "error", ex.Message);
+            return DashboardForms.Back(http, prefix, form["return"], "error", InputErrorText.Of(ex));
         }
     }
 
@@ -911,7 +912,7 @@ internal sealed class DashboardPages(string prefix)
         }
         catch (InvalidJobScheduleException ex)
         {
-            return DashboardForms.Back(http, prefix, back, "error", ex.Message);
+            return DashboardForms.Back(http, prefix, back, "error", InputErrorText.Of(ex));
         }
     }
 

@@ -28,6 +28,9 @@ internal sealed partial class DashboardStats(IServiceProvider services, IOptions
     private readonly List<(DateTimeOffset At, Dictionary<string, long> Completed)> _byType = [];
     private readonly SemaphoreSlim _wake = new(0);
     private TaskCompletionSource<StatsSnapshot> _first = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private TaskCompletionSource _recount = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private long _generation;
+    private bool _fullNext;
     private Dictionary<(string, JobStatus), long>? _finished;
     private DateTimeOffset? _watermark;
     private long _lastFullTicks;
@@ -62,6 +65,28 @@ internal sealed partial class DashboardStats(IServiceProvider services, IOptions
         return await first.WaitAsync(TimeSpan.FromSeconds(30), ct).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// An operator action changed jobs (retried, cancelled, deleted them): counts taken before it are
+    /// dropped, the next count is a full one, taken at once, and the next page waits for it. Otherwise
+    /// finished jobs that went back to waiting, or were deleted, would stay counted until the next full
+    /// count, and the numbers would disagree with the action's own notice for up to a minute.
+    /// </summary>
+    public void Recount()
+    {
+        lock (_gate)
+        {
+            _generation++;
+            _fullNext = true;
+            _latest = null;
+            if (_first.Task.IsCompleted)
+            {
+                _first = new TaskCompletionSource<StatsSnapshot>(TaskCreationOptions.RunContinuationsAsynchronously);
+            }
+
+            _recount.TrySetResult();
+        }
+    }
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var admin = services.GetRequiredService<JobAdmin>();
@@ -87,17 +112,33 @@ internal sealed partial class DashboardStats(IServiceProvider services, IOptions
                 continue;
             }
 
+            long generation;
+            Task recount;
+            lock (_gate)
+            {
+                generation = _generation;
+                if (_recount.Task.IsCompleted)
+                {
+                    _recount = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                }
+
+                recount = _recount.Task;
+            }
+
             try
             {
                 var snapshot = await TakeAsync(admin, stoppingToken).ConfigureAwait(false);
-                TaskCompletionSource<StatsSnapshot> first;
+                TaskCompletionSource<StatsSnapshot>? first = null;
                 lock (_gate)
                 {
-                    _latest = snapshot;
-                    first = _first;
+                    if (generation == _generation)
+                    {
+                        _latest = snapshot;
+                        first = _first;
+                    }
                 }
 
-                first.TrySetResult(snapshot);
+                first?.TrySetResult(snapshot); // a count an action overtook is not shown: the next one is taken at once
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
@@ -110,7 +151,10 @@ internal sealed partial class DashboardStats(IServiceProvider services, IOptions
 
             try
             {
-                await Task.Delay(Options.RefreshInterval, time, stoppingToken).ConfigureAwait(false);
+                using var delay = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+                await Task.WhenAny(Task.Delay(Options.RefreshInterval, time, delay.Token), recount).ConfigureAwait(false);
+                await delay.CancelAsync().ConfigureAwait(false);
+                stoppingToken.ThrowIfCancellationRequested();
             }
             catch (OperationCanceledException)
             {
@@ -125,7 +169,14 @@ internal sealed partial class DashboardStats(IServiceProvider services, IOptions
         var live = await admin.CountLiveAsync(ct).ConfigureAwait(false);
         long completed = 0, errored = 0, cancelled = 0;
         var completedByType = new Dictionary<string, long>(StringComparer.Ordinal);
-        var full = _finished is null || time.GetElapsedTime(_lastFullTicks) >= Options.FullCountInterval;
+        bool fullNext;
+        lock (_gate)
+        {
+            fullNext = _fullNext;
+            _fullNext = false;
+        }
+
+        var full = fullNext || _finished is null || time.GetElapsedTime(_lastFullTicks) >= Options.FullCountInterval;
         if (full)
         {
             var (counts, latest) = await admin.CountFinishedAsync(null, ct).ConfigureAwait(false);

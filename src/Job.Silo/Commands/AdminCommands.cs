@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Job.Common;
 using Job.Worker;
 
 namespace Job.Silo.Commands;
@@ -123,7 +124,7 @@ internal static partial class AdminCommands
             }
             catch (Exception ex) when (ex is ArgumentException or FormatException or InvalidJobTypeException or InvalidJobScheduleException or InvalidJobConfigException)
             {
-                Console.Error.WriteLine($"error: {UsageMessage(ex)}");
+                Console.Error.WriteLine($"error: {InputErrorText.Of(ex)}");
                 return SiloCommandLine.ExitUsage;
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -416,16 +417,6 @@ internal static partial class AdminCommands
         "cancelled" => JobStatus.Cancelled,
         _ => throw new ArgumentException($"--state takes pending, scheduled, running, completed, errored or cancelled, not '{state}'."),
     };
-
-    /// <summary>The error's message on one line, without the " (Parameter 'x')" that names a .NET
-    /// parameter: an operator gave an option, not a parameter.</summary>
-    private static string UsageMessage(Exception ex)
-    {
-        var message = ex is ArgumentException { ParamName: { } name }
-            ? ex.Message.Replace($" (Parameter '{name}')", string.Empty, StringComparison.Ordinal)
-            : ex.Message;
-        return message.ReplaceLineEndings(" ");
-    }
 
     private static string Name(JobStatus status) => status.ToString().ToLowerInvariant();
 

@@ -34,8 +34,7 @@ public sealed partial class DashboardBrowserTests(DashboardFixture ui)
             var shown = new Dictionary<string, long>();
             foreach (var state in database.Keys)
             {
-                var text = await page.Locator($"[data-count={state}]").InnerTextAsync();
-                shown[state] = long.Parse(text.Replace(",", "", StringComparison.Ordinal), System.Globalization.CultureInfo.InvariantCulture);
+                shown[state] = await ShownCountAsync(page, state);
             }
 
             return (database, shown);
@@ -94,8 +93,20 @@ public sealed partial class DashboardBrowserTests(DashboardFixture ui)
         await Shot(page, "job");
 
         ui.FlakyFails = false;
+        var erroredBefore = (await DatabaseCountsAsync())["errored"];
+        var overview = await ui.PageAsync();
+        await JobsHarness.EventuallyAsync(async () =>
+        {
+            await overview.GotoAsync(ui.OpenUrl + "/");
+            return await ShownCountAsync(overview, "errored");
+        }, shown => shown == erroredBefore);
         await page.ClickAsync("button[data-action=retry]");
         await Expect(page.Locator(".notice")).ToContainTextAsync("retried");
+
+        // The counts are taken again after an action: the overview stops counting the job errored at
+        // once, not at the next full count of finished jobs.
+        await overview.GotoAsync(ui.OpenUrl + "/");
+        Assert.Equal(erroredBefore - 1, await ShownCountAsync(overview, "errored"));
         await JobsHarness.EventuallyAsync(async () =>
         {
             await page.ReloadAsync();
@@ -302,6 +313,9 @@ public sealed partial class DashboardBrowserTests(DashboardFixture ui)
         Assert.DoesNotContain("Password", html, StringComparison.OrdinalIgnoreCase);
         Assert.DoesNotContain(PostgresServer.AppPassword, html, StringComparison.Ordinal);
     }
+
+    private static async Task<long> ShownCountAsync(IPage page, string state) =>
+        long.Parse((await page.Locator($"[data-count={state}]").InnerTextAsync()).Replace(",", "", StringComparison.Ordinal), System.Globalization.CultureInfo.InvariantCulture);
 
     private async Task<Dictionary<string, long>> DatabaseCountsAsync()
     {
