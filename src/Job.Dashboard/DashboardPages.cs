@@ -447,7 +447,9 @@ internal sealed class DashboardPages(string prefix)
         html.Raw("<dl class=\"facts\">");
         Fact(html, "Type", s.JobType);
         Fact(html, "State", StateName(s.Status) + (details.Parked ? " (parked: waiting for its turn in its queue)" : "") + (details.CancelRequestedAt is { } cr ? $" — cancel requested {Html.Time(cr)}" : ""));
-        Fact(html, "Attempt", s.IsTerminal ? "—" : s.Attempt.ToString(CultureInfo.InvariantCulture));
+        // A finished job keeps no attempt counter; its history has the attempt it ended in.
+        var shownAttempt = s.IsTerminal ? details.History.Max(e => e.Attempt) : s.Attempt;
+        Fact(html, "Attempt", shownAttempt?.ToString(CultureInfo.InvariantCulture) ?? "—");
         Fact(html, "Next run", Html.Time(s.NextRunAt));
         Fact(html, "Queue", s.QueueId ?? "—");
         Fact(html, "Priority", details.Priority.ToString(CultureInfo.InvariantCulture));
@@ -500,9 +502,9 @@ internal sealed class DashboardPages(string prefix)
                 html.Raw("<div class=\"muted\">").Text(e.Reason).Raw("</div>");
             }
 
-            if (e.Actor is not null)
+            if (e.Actor is not null && e.Reason?.EndsWith("by " + e.Actor, StringComparison.Ordinal) != true)
             {
-                html.Raw("<div class=\"muted\">by ").Text(e.Actor).Raw("</div>");
+                html.Raw("<div class=\"muted\">by ").Text(e.Actor).Raw("</div>"); // unless the reason already says who
             }
 
             html.Raw("</li>");
@@ -756,7 +758,7 @@ internal sealed class DashboardPages(string prefix)
         {
             var message = action switch
             {
-                "retry" => await Do(() => admin.RetryAsync(id, actor, ct), $"Job {id} retried: due now."),
+                "retry" => await Do(() => admin.RetryAsync(id, actor, ct), $"Job {id} retried: due now{await PausedNoteAsync(http, admin, id, ct).ConfigureAwait(false)}."),
                 "cancel" => await admin.CancelAsync(id, actor, ct).ConfigureAwait(false) == JobCancelOutcome.CancelRequested
                     ? $"Job {id} runs: its cancel was requested; it ends cancelled when its run returns."
                     : $"Job {id} cancelled.",
@@ -914,6 +916,14 @@ internal sealed class DashboardPages(string prefix)
         {
             return DashboardForms.Back(http, prefix, back, "error", InputErrorText.Of(ex));
         }
+    }
+
+    // A retried job of a paused type waits like every job of its type: the notice says so, or it reads as a promise.
+    private static async Task<string> PausedNoteAsync(HttpContext http, JobAdmin admin, Guid id, CancellationToken ct)
+    {
+        var type = (await admin.GetAsync(id, ct).ConfigureAwait(false)).Snapshot.JobType;
+        var settings = await http.RequestServices.GetRequiredService<JobFlowControl>().GetAsync(new JobType(type), ct).ConfigureAwait(false);
+        return settings is { Paused: true } ? $", but {type} is paused: it runs once the type is resumed" : "";
     }
 
     private static async Task<string> Do(Func<Task> action, string message)

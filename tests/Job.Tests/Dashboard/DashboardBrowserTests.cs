@@ -90,6 +90,8 @@ public sealed partial class DashboardBrowserTests(DashboardFixture ui)
         var failure = page.Locator("#history li[data-event=execution_errored]");
         await Expect(failure).ToContainTextAsync("System.InvalidOperationException: the ui.flaky job fails on purpose");
         await Expect(page.Locator("#history li[data-event=job_errored]")).ToHaveCountAsync(1);
+        var lastAttempt = await page.Locator("#history li[data-event=execution_errored] .when").Last.InnerTextAsync();
+        await Expect(page.Locator("dt:text-is('Attempt') + dd")).ToHaveTextAsync(lastAttempt[(lastAttempt.LastIndexOf("attempt ", StringComparison.Ordinal) + 8)..]);
         await Shot(page, "job");
 
         ui.FlakyFails = false;
@@ -113,6 +115,8 @@ public sealed partial class DashboardBrowserTests(DashboardFixture ui)
             return await page.Locator("h1 [data-state]").InnerTextAsync();
         }, state => state == "completed");
         await Expect(page.Locator("#history li[data-event=retried]")).ToContainTextAsync("(dashboard)");
+        var retried = await page.Locator("#history li[data-event=retried]").InnerTextAsync();
+        Assert.Single(Regex.Matches(retried, Regex.Escape("(dashboard)")).Cast<Match>()); // who acted, once
         Assert.Equal(JobTerminalState.Completed, (await ui.Jobs.FindAsync(job.Id)).TerminalState);
     }
 
@@ -158,6 +162,12 @@ public sealed partial class DashboardBrowserTests(DashboardFixture ui)
         await Task.Delay(500);
         Assert.Equal(JobStatus.Pending, (await ui.Jobs.Client.GetStatusAsync(waiting.Id)).Status);
         await Shot(page, "types");
+
+        // Retrying one of its jobs says that it waits for the type, not that it runs now.
+        var jobPage = await ui.PageAsync();
+        await jobPage.GotoAsync($"{ui.OpenUrl}/jobs/{waiting.Id}");
+        await jobPage.ClickAsync("button[data-action=retry]");
+        await Expect(jobPage.Locator(".notice")).ToContainTextAsync("but ui.pausable is paused: it runs once the type is resumed");
 
         await row.Locator("button[data-action=resume]").ClickAsync();
         await Expect(page.Locator(".notice")).ToContainTextAsync("resumed");
