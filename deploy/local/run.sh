@@ -348,13 +348,17 @@ progress() {
 }
 LAST_LINE=""
 LAST_PRINT=0
+declare -A GONE=()
 while true; do
+    # A silo that dies (kill -9 one to watch its jobs move) is reported once; the others go on.
     for i in $(seq 1 "$SILOS"); do
-        if ! kill -0 "${PID_OF[$i]}" 2>/dev/null; then
-            tail -n 20 "$LOGS/silo-$i.log" >&2
-            die "silo-$i (pid ${PID_OF[$i]}) exited unexpectedly (log: $LOGS/silo-$i.log)"
+        if [[ -z "${GONE[$i]:-}" ]] && ! kill -0 "${PID_OF[$i]}" 2>/dev/null; then
+            GONE[$i]=1
+            tail -n 5 "$LOGS/silo-$i.log" >&2
+            log "silo-$i (pid ${PID_OF[$i]}) exited (log: $LOGS/silo-$i.log); the other silos rescue its running jobs once membership declares it dead"
         fi
     done
+    [[ ${#GONE[@]} -lt $SILOS ]] || die "every silo exited (logs: $LOGS)"
     progress
     sleep 2 &
     wait $! || true
