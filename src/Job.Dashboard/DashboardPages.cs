@@ -23,6 +23,10 @@ internal sealed class DashboardPages(string prefix)
 
     // ---------------------------------------------------------------- overview
 
+    /// <summary>Due jobs waiting this long put their type on the overview's attention list (the leader
+    /// logs such types after the same minute).</summary>
+    private static readonly TimeSpan AttentionAfter = TimeSpan.FromMinutes(1);
+
     public async Task<IResult> OverviewAsync(HttpContext http, CancellationToken ct)
     {
         var (o, admin, stats) = Services(http);
@@ -78,6 +82,7 @@ internal sealed class DashboardPages(string prefix)
     private void Live(Html html, HttpContext http, StatsSnapshot s)
     {
         var counts = s.Counts;
+        Attention(html, http, s);
         html.Raw("<div class=\"cards\">");
         foreach (var state in s_states)
         {
@@ -86,7 +91,8 @@ internal sealed class DashboardPages(string prefix)
                 .Raw("</div><div class=\"value\" data-count=\"").Raw(name).Raw("\">").Num(counts.Total(state)).Raw("</div></a></div>");
         }
 
-        html.Raw("<div class=\"card\"><div class=\"label\">oldest due waits</div><div class=\"value\" data-lag>").Text(Html.Duration(counts.OldestDueLag)).Raw("</div></div>");
+        html.Raw("<div class=\"card\"><a href=\"").Attr($"{Root(http)}/jobs?state=pending&sort=due&dir=asc").Raw("\"><div class=\"label\">oldest due waits</div><div class=\"value\" data-lag>")
+            .Text(Html.Duration(counts.OldestDueLag)).Raw("</div></a></div>");
         html.Raw("</div>");
 
         var points = s.History;
@@ -117,6 +123,56 @@ internal sealed class DashboardPages(string prefix)
 
         html.Raw("</table><p class=\"muted\">Counted at ").Text(Html.Time(counts.At)).Raw(" in ").Text(Html.Duration(s.TakenIn))
             .Raw("; charts cover what this dashboard saw since it was opened.</p>");
+    }
+
+    // What an operator woken at night looks for first, each linked to its jobs: types whose due jobs
+    // wait (with what may hold them), paused types, and jobs that ended errored while the page was open.
+    private void Attention(Html html, HttpContext http, StatsSnapshot s)
+    {
+        var counts = s.Counts;
+        var items = new List<(string Href, string Text)>();
+        foreach (var (type, due) in counts.OldestDueByType.OrderBy(kv => kv.Value))
+        {
+            var waited = counts.At - due;
+            if (waited < AttentionAfter)
+            {
+                continue;
+            }
+
+            var pending = counts.ByTypeAndState.Where(c => c.JobType == type && c.State == JobStatus.Pending).Sum(c => c.Count);
+            var running = counts.ByTypeAndState.Where(c => c.JobType == type && c.State == JobStatus.Running).Sum(c => c.Count);
+            var why = s.PausedTypes.Contains(type) ? "the type is paused"
+                : running == 0 ? "none of them runs: does a silo register this type? is a limit holding it?"
+                : $"{running:N0} running, the rest wait for a slot";
+            items.Add(($"{Root(http)}/jobs?state=pending&type={Html.Url(type)}&sort=due&dir=asc",
+                $"{type}: {pending:N0} due job(s), the oldest waiting {Html.Duration(waited)}; {why}"));
+        }
+
+        foreach (var type in s.PausedTypes.Where(t => !counts.OldestDueByType.ContainsKey(t)))
+        {
+            items.Add(($"{Root(http)}/types", $"{type} is paused: no silo claims its jobs until it is resumed"));
+        }
+
+        var errored = s.History.Sum(p => p.Errored);
+        if (errored > 0)
+        {
+            items.Add(($"{Root(http)}/jobs?state=errored", $"{errored:N0} job(s) ended errored since {Html.Time(s.History[0].At)}"));
+        }
+
+        if (items.Count == 0)
+        {
+            html.Raw("<p class=\"attention ok\" id=\"attention\">Nothing needs attention: no due job has waited ").Text(Html.Duration(AttentionAfter))
+                .Raw(", no type is paused, no job ended errored while this page was open.</p>");
+            return;
+        }
+
+        html.Raw("<ul class=\"attention\" id=\"attention\">");
+        foreach (var (href, text) in items)
+        {
+            html.Raw("<li><a href=\"").Attr(href).Raw("\">").Text(text).Raw("</a></li>");
+        }
+
+        html.Raw("</ul>");
     }
 
     private static void Chart(Html html, string title, string css, IReadOnlyList<(DateTimeOffset At, double Value)> points)

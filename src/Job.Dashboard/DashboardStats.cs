@@ -8,8 +8,12 @@ namespace Job.Dashboard;
 /// <summary>One point of the overview's charts: what happened in the interval that ends at <see cref="At"/>.</summary>
 internal sealed record StatsPoint(DateTimeOffset At, TimeSpan Interval, long Completed, long Errored, long Cancelled, long Pending, long Scheduled, long Running, TimeSpan Lag);
 
-/// <summary>The counts every page reads, taken at most once per refresh interval for all viewers together.</summary>
-internal sealed record StatsSnapshot(JobCounts Counts, IReadOnlyList<StatsPoint> History, IReadOnlyDictionary<string, double> CompletedPerMinuteByType, TimeSpan TakenIn);
+/// <summary>The counts every page reads, taken at most once per refresh interval for all viewers together,
+/// with the types an operator paused.</summary>
+internal sealed record StatsSnapshot(JobCounts Counts, IReadOnlyList<StatsPoint> History, IReadOnlyDictionary<string, double> CompletedPerMinuteByType, TimeSpan TakenIn)
+{
+    public IReadOnlyList<string> PausedTypes { get; init; } = [];
+}
 
 /// <summary>
 /// Takes the counts the pages show, in the background, while someone looks: live jobs by a scan of
@@ -90,6 +94,7 @@ internal sealed partial class DashboardStats(IServiceProvider services, IOptions
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var admin = services.GetRequiredService<JobAdmin>();
+        var flow = services.GetRequiredService<JobFlowControl>();
         while (!stoppingToken.IsCancellationRequested)
         {
             var viewed = Volatile.Read(ref _lastViewedTicks);
@@ -128,6 +133,8 @@ internal sealed partial class DashboardStats(IServiceProvider services, IOptions
             try
             {
                 var snapshot = await TakeAsync(admin, stoppingToken).ConfigureAwait(false);
+                var paused = (await flow.ListAsync(stoppingToken).ConfigureAwait(false)).Where(t => t.Paused).Select(t => t.JobType.Name).Order(StringComparer.Ordinal);
+                snapshot = snapshot with { PausedTypes = [.. paused] };
                 TaskCompletionSource<StatsSnapshot>? first = null;
                 lock (_gate)
                 {
@@ -214,6 +221,7 @@ internal sealed partial class DashboardStats(IServiceProvider services, IOptions
         {
             At = live.At,
             OldestDueAt = live.OldestDueAt,
+            OldestDueByType = live.OldestDueByType,
             ByTypeAndState = [.. live.ByTypeAndState, .. _finished!.Where(f => f.Value > 0).Select(f => new JobStateCount(f.Key.Item1, f.Key.Item2, f.Value))],
         };
         var point = new StatsPoint(live.At, Options.RefreshInterval, completed, errored, cancelled,

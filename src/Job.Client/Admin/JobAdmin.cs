@@ -100,7 +100,7 @@ public sealed class JobAdmin
         var now = _context.Clock.Now;
         var live = await CountLiveAsync(cancellationToken).ConfigureAwait(false);
         var finished = await CountFinishedAsync(null, cancellationToken).ConfigureAwait(false);
-        return new JobCounts { At = now, ByTypeAndState = [.. live.ByTypeAndState, .. finished.Counts], OldestDueAt = live.OldestDueAt };
+        return new JobCounts { At = now, ByTypeAndState = [.. live.ByTypeAndState, .. finished.Counts], OldestDueAt = live.OldestDueAt, OldestDueByType = live.OldestDueByType };
     }
 
     /// <summary>Live jobs (pending, scheduled, running) by type, and the oldest due job: one scan of
@@ -109,7 +109,7 @@ public sealed class JobAdmin
     {
         var now = _context.Clock.Now;
         var (counts, oldest) = await _store.LiveCountsAsync(cancellationToken).ConfigureAwait(false);
-        return new JobCounts { At = now, ByTypeAndState = counts, OldestDueAt = oldest };
+        return new JobCounts { At = now, ByTypeAndState = counts, OldestDueAt = oldest.Count == 0 ? null : oldest.Values.Min(), OldestDueByType = oldest };
     }
 
     /// <summary>

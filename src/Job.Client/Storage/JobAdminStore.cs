@@ -204,8 +204,8 @@ internal sealed class JobAdminStore(JobDatabase database)
         return rows.Count == 0 ? null : rows[0];
     }
 
-    /// <summary>Live jobs by type and state, and the oldest pending due time.</summary>
-    public async Task<(List<JobStateCount> Counts, DateTimeOffset? OldestDue)> LiveCountsAsync(CancellationToken ct)
+    /// <summary>Live jobs by type and state, and the oldest pending due time of each type.</summary>
+    public async Task<(List<JobStateCount> Counts, Dictionary<string, DateTimeOffset> OldestDueByType)> LiveCountsAsync(CancellationToken ct)
     {
         await using var cmd = database.Command(ClientSql.AdminCountsLive);
         var rows = await cmd.ReadAllAsync(r => (Type: r.GetString(0), State: r.GetString(1), Count: r.GetInt64(2), Due: r.GetTime(3)), ct).ConfigureAwait(false);
@@ -213,7 +213,9 @@ internal sealed class JobAdminStore(JobDatabase database)
             .GroupBy(r => (r.Type, Status: StatusOf(null, r.State)))
             .Select(g => new JobStateCount(g.Key.Type, g.Key.Status, g.Sum(x => x.Count)))
             .ToList();
-        return (counts, rows.Where(r => r.Due is not null).Select(r => r.Due).Min());
+        var oldest = rows.Where(r => r.Due is not null).GroupBy(r => r.Type, StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => g.Min(r => r.Due!.Value), StringComparer.Ordinal);
+        return (counts, oldest);
     }
 
     /// <summary>Finished jobs by type and state (all of them, or those finished after <paramref name="since"/>),

@@ -165,6 +165,9 @@ public sealed record JobCounts
     [Id(1)] public required IReadOnlyList<JobStateCount> ByTypeAndState { get; init; }
     /// <summary>The due time of the longest-waiting pending job (not parked); null when none waits.</summary>
     [Id(2)] public DateTimeOffset? OldestDueAt { get; init; }
+    /// <summary>The due time of each type's longest-waiting pending job (types with none are absent):
+    /// a type whose due jobs wait while others run names itself.</summary>
+    [Id(3)] public IReadOnlyDictionary<string, DateTimeOffset> OldestDueByType { get; init; } = new Dictionary<string, DateTimeOffset>();
 
     /// <summary>Jobs in <paramref name="state"/> across types.</summary>
     public long Total(JobStatus state) => ByTypeAndState.Where(c => c.State == state).Sum(c => c.Count);

@@ -43,6 +43,37 @@ public sealed partial class DashboardBrowserTests(DashboardFixture ui)
     }
 
     [Fact]
+    public async Task The_overview_names_a_type_whose_due_jobs_wait_and_a_paused_type_and_links_to_their_jobs()
+    {
+        // Due five minutes ago, of a type no silo registers; and a type paused with nothing waiting.
+        var stuck = await ui.Jobs.Client.Spawner<TestConfig>(new JobType("ui.nobody")).SpawnAtAsync(JobId.New(), new TestConfig(), ui.Jobs.Clock.Now.AddMinutes(-5));
+        var quiet = new JobType("ui.paused-quiet");
+        await ui.Jobs.FlowControl.PauseAsync(quiet);
+        try
+        {
+            var page = await ui.PageAsync();
+            var attention = page.Locator("#attention");
+            var text = await JobsHarness.EventuallyAsync(async () =>
+            {
+                await page.GotoAsync(ui.OpenUrl + "/");
+                return await attention.InnerTextAsync();
+            }, t => t.Contains("ui.nobody: 1 due job(s), the oldest waiting", StringComparison.Ordinal) && t.Contains("ui.paused-quiet is paused", StringComparison.Ordinal));
+            Assert.Contains("ui.nobody: 1 due job(s), the oldest waiting 5", text, StringComparison.Ordinal);
+            Assert.Contains("none of them runs", text, StringComparison.Ordinal);
+            await Shot(page, "attention");
+
+            await attention.Locator("a", new() { HasText = "ui.nobody" }).ClickAsync();
+            await Expect(page).ToHaveURLAsync(new Regex("type=ui.nobody"));
+            Assert.Equal([stuck.Id.ToString()], await page.Locator("#jobs tr[data-job]").EvaluateAllAsync<string[]>("rows => rows.map(r => r.getAttribute('data-job'))"));
+        }
+        finally
+        {
+            await ui.Jobs.FlowControl.ResumeAsync(quiet);
+            await ui.Jobs.Client.CancelAsync(stuck.Id);
+        }
+    }
+
+    [Fact]
     public async Task A_filter_narrows_the_list()
     {
         var later = ui.Jobs.Clock.Now.AddHours(3);
