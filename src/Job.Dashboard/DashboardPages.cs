@@ -198,7 +198,7 @@ internal sealed class DashboardPages(string prefix)
         html.Raw("<polyline class=\"line ").Raw(css).Raw("\" points=\"").Raw(string.Join(' ', coords)).Raw("\"/>");
         html.Raw("<text class=\"tick\" x=\"40\" y=\"14\" text-anchor=\"end\">").Text(max.ToString("0.##", CultureInfo.InvariantCulture)).Raw("</text>");
         html.Raw("<text class=\"tick\" x=\"40\" y=\"118\" text-anchor=\"end\">0</text>");
-        html.Raw("<text class=\"tick\" x=\"44\" y=\"134\">").Text(points[0].At.UtcDateTime.ToString("HH:mm:ss", CultureInfo.InvariantCulture)).Raw("</text>");
+        html.Raw("<text class=\"tick\" x=\"44\" y=\"134\">").Text(points[0].At.UtcDateTime.ToString("HH:mm:ss'Z'", CultureInfo.InvariantCulture)).Raw("</text>");
         html.Raw("<text class=\"tick\" x=\"396\" y=\"134\" text-anchor=\"end\">").Text(points[^1].At.UtcDateTime.ToString("HH:mm:ss'Z'", CultureInfo.InvariantCulture)).Raw("</text>");
         html.Raw("</svg></div>");
     }
@@ -775,17 +775,20 @@ internal sealed class DashboardPages(string prefix)
         var html = new Html();
         Header(html, http, o, "silos", "Silos");
         html.Raw("<h1>Silos</h1><table id=\"silos\"><tr><th>Cluster</th><th>Address</th><th>Name</th><th>Host</th><th>Status</th><th>Started</th><th>Last heartbeat</th><th class=\"num\">Running jobs</th></tr>");
+        var now = DateTimeOffset.UtcNow;
         foreach (var s in silos)
         {
-            var css = s.Status switch
+            // A silo that stopped itself is Dead to Orleans too; one its peers declared dead crashed or was cut off.
+            var (css, status) = s.Status switch
             {
-                "Active" => "ok",
-                "Dead" => "bad",
-                _ => "warn",
+                "Active" => ("ok", "Active"),
+                "Dead" when s.SuspectedByPeers => ("bad", "Dead: declared by its peers"),
+                "Dead" => ("", "Stopped"),
+                _ => ("warn", s.Status),
             };
-            html.Raw("<tr><td>").Text(s.ClusterId).Raw("</td><td class=\"mono\">").Text(s.Address).Raw("</td><td>").Text(s.Name).Raw("</td><td>").Text(s.HostName)
-                .Raw("</td><td><span class=\"badge ").Raw(css).Raw("\">").Text(s.Status).Raw("</span></td><td>").Text(Html.Time(s.StartedAt)).Raw("</td><td>")
-                .Text(Html.Time(s.LastHeartbeatAt)).Raw("</td><td class=\"num\">").Num(s.RunningJobs).Raw("</td></tr>");
+            html.Raw("<tr data-silo=\"").Attr(s.Address).Raw("\"><td>").Text(s.ClusterId).Raw("</td><td class=\"mono\">").Text(s.Address).Raw("</td><td>").Text(s.Name).Raw("</td><td>").Text(s.HostName)
+                .Raw("</td><td><span class=\"badge ").Raw(css).Raw("\" data-status>").Text(status).Raw("</span></td><td>").Text(Html.Time(s.StartedAt)).Raw("</td><td>")
+                .Text(Html.Time(s.LastHeartbeatAt)).Raw(" <span class=\"muted\">(").Text(Html.Duration(now > s.LastHeartbeatAt ? now - s.LastHeartbeatAt : TimeSpan.Zero)).Raw(" ago)</span></td><td class=\"num\">").Num(s.RunningJobs).Raw("</td></tr>");
         }
 
         html.Raw("</table>");

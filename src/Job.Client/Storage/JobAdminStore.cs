@@ -291,6 +291,7 @@ internal sealed class JobAdminStore(JobDatabase database)
             StartedAt = r.GetTime(5)!.Value,
             LastHeartbeatAt = r.GetTime(6)!.Value,
             RunningJobs = r.GetInt64(7),
+            SuspectedByPeers = r.GetBoolean(8),
         }, ct).ConfigureAwait(false);
     }
 

@@ -223,6 +223,9 @@ public sealed record JobSiloInfo
     [Id(6)] public DateTimeOffset LastHeartbeatAt { get; init; }
     /// <summary>Jobs it runs now.</summary>
     [Id(7)] public long RunningJobs { get; init; }
+    /// <summary>Other silos suspected it (missed probes): with <see cref="Status"/> Dead, it crashed or was
+    /// cut off and its peers declared it dead; a silo that stopped itself was suspected by none.</summary>
+    [Id(8)] public bool SuspectedByPeers { get; init; }
 }
 
 /// <summary>One recorded admin operation.</summary>

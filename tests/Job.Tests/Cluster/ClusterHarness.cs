@@ -184,6 +184,13 @@ internal sealed class ClusterHarness : IAsyncDisposable
     }
 
     /// <summary>The membership status of a silo, by the address it printed (host:port@generation).</summary>
+    /// <summary>The silo as the admin API (the dashboard's Silos page, the CLI) reports it.</summary>
+    public async Task<JobSiloInfo> SiloInfoAsync(string siloAddress)
+    {
+        await using var client = JobClient.Create(new JobClientOptions { ConnectionString = ConnectionString });
+        return (await client.Admin.SilosAsync().ConfigureAwait(false)).Single(s => s.Address == siloAddress);
+    }
+
     public async Task<int?> MembershipStatusAsync(string siloAddress)
     {
         var (host, port, generation) = ParseAddress(siloAddress);

@@ -49,6 +49,7 @@ public sealed class GracefulHandOffTests(DatabaseFixture db, ITestOutputHelper o
         Assert.True(victim.HasLine("Job dispatcher on"), "no dispatcher log line");
         Assert.True(victim.HasLine("stopped claiming."), "the dispatcher did not log its stop");
         Assert.Equal(ClusterHarness.SiloStatusDead, await cluster.MembershipStatusAsync(victim.Address!));
+        Assert.False((await cluster.SiloInfoAsync(victim.Address!)).SuspectedByPeers, "a silo that stopped itself is reported as declared dead by its peers");
 
         Assert.True(await ClusterHarness.EventuallyAsync(() => cluster.AllCompletedAsync(jobs), TimeSpan.FromSeconds(90)),
             $"not all jobs completed: {await cluster.EndStateAsync()}");

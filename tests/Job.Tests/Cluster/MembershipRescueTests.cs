@@ -48,6 +48,8 @@ public sealed class MembershipRescueTests(DatabaseFixture db, ITestOutputHelper 
         cluster.Log(report);
         File.AppendAllText(Path.Combine(AppContext.BaseDirectory, "rescue-report.txt"), $"{DateTime.UtcNow:O} {report}{Environment.NewLine}");
         Assert.Equal(ClusterHarness.SiloStatusDead, await cluster.MembershipStatusAsync(victim.Address!));
+        Assert.True((await cluster.SiloInfoAsync(victim.Address!)).SuspectedByPeers, "the killed silo is not reported as declared dead by its peers");
+        Assert.False((await cluster.SiloInfoAsync(survivor.Address!)).SuspectedByPeers);
 
         Assert.True(await ClusterHarness.EventuallyAsync(() => cluster.AllCompletedAsync(jobs), TimeSpan.FromSeconds(30)), "not all jobs completed");
         var end = await cluster.EndStateAsync();
