@@ -22,46 +22,26 @@ public sealed class SiloSettingsTests
     };
 
     [Fact]
-    public async Task A_duration_without_its_unit_is_refused()
-    {
-        var result = await DotnetProcess.RunAsync("Job.Silo.dll", ["--Jobs:ShutdownTimeout=5"], Timeout, Unreachable);
-
-        Assert.Equal(1, result.ExitCode);
-        var line = Assert.Single(Lines(result.StdErr));
-        Assert.StartsWith("error: Jobs:ShutdownTimeout must be a duration with its unit", line, StringComparison.Ordinal);
-    }
+    public async Task A_duration_without_its_unit_is_refused() =>
+        Assert.StartsWith("error: Jobs:ShutdownTimeout must be a duration with its unit", await RefusedAsync("--Jobs:ShutdownTimeout=5"), StringComparison.Ordinal);
 
     [Theory]
     [InlineData("--Jobs:ShutdownTimout=5s", "Jobs:ShutdownTimout")]
     [InlineData("--Orleans:SiloPrt=1", "Orleans:SiloPrt")]
-    public async Task A_misspelled_key_is_an_error_naming_it(string argument, string key)
-    {
-        var result = await DotnetProcess.RunAsync("Job.Silo.dll", [argument], Timeout, Unreachable);
-
-        Assert.Equal(1, result.ExitCode);
-        var line = Assert.Single(Lines(result.StdErr));
-        Assert.StartsWith($"error: {key} is not a setting", line, StringComparison.Ordinal);
-    }
+    public async Task A_misspelled_key_is_an_error_naming_it(string argument, string key) =>
+        Assert.StartsWith($"error: {key} is not a setting", await RefusedAsync(argument), StringComparison.Ordinal);
 
     [Theory]
     [InlineData("--Jobs:StartPollingWithSilo=false", "Jobs:StartPollingWithSilo")]
     [InlineData("--Jobs:UsePostgresClustering=false", "Jobs:UsePostgresClustering")]
-    public async Task A_setting_for_embedding_applications_is_refused_by_a_worker(string argument, string key)
-    {
+    public async Task A_setting_for_embedding_applications_is_refused_by_a_worker(string argument, string key) =>
         // A worker that did not poll, or did not cluster on Job's database, would start and run nothing.
-        var result = await DotnetProcess.RunAsync("Job.Silo.dll", [argument], Timeout, Unreachable);
-
-        Assert.Equal(1, result.ExitCode);
-        var line = Assert.Single(Lines(result.StdErr));
-        Assert.StartsWith($"error: {key} is a setting for applications that run Job in a silo of their own", line, StringComparison.Ordinal);
-    }
+        Assert.StartsWith($"error: {key} is a setting for applications that run Job in a silo of their own", await RefusedAsync(argument), StringComparison.Ordinal);
 
     [Fact]
     public async Task A_misspelled_key_is_not_offered_the_settings_a_worker_refuses()
     {
-        var result = await DotnetProcess.RunAsync("Job.Silo.dll", ["--Jobs:MaxJobs=5"], Timeout, Unreachable);
-
-        var line = Assert.Single(Lines(result.StdErr));
+        var line = await RefusedAsync("--Jobs:MaxJobs=5");
         Assert.Contains("MaxJobsPerProcess", line, StringComparison.Ordinal);
         Assert.DoesNotContain("StartPollingWithSilo", line, StringComparison.Ordinal);
         Assert.DoesNotContain("UsePostgresClustering", line, StringComparison.Ordinal);
@@ -76,6 +56,14 @@ public sealed class SiloSettingsTests
         Assert.DoesNotContain("hunter2", result.StdErr, StringComparison.Ordinal);
         Assert.Equal(2, result.ExitCode);
         Assert.StartsWith("error: --Jobs:ShutdownTimeout has no value", Lines(result.StdErr)[0], StringComparison.Ordinal);
+    }
+
+    // Runs the silo with one setting that must stop its start: exit code 1 and one line on stderr.
+    private static async Task<string> RefusedAsync(string argument)
+    {
+        var result = await DotnetProcess.RunAsync("Job.Silo.dll", [argument], Timeout, Unreachable);
+        Assert.Equal(1, result.ExitCode);
+        return Assert.Single(Lines(result.StdErr));
     }
 
     private static string[] Lines(string text) =>
