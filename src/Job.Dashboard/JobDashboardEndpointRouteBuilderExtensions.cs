@@ -68,7 +68,7 @@ public static class JobDashboardEndpointRouteBuilderExtensions
         });
 
         var pages = new DashboardPages(prefix == "/" ? "" : prefix);
-        group.MapGet("/", pages.OverviewAsync);
+        group.MapMethods("/", [HttpMethods.Get, HttpMethods.Head], pages.OverviewAsync); // HEAD: uptime probes
         group.MapGet("/overview/live", pages.OverviewLiveAsync);
         group.MapGet("/jobs", pages.JobsAsync);
         group.MapGet("/jobs/{id:guid}", pages.JobAsync);

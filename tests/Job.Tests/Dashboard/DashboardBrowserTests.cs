@@ -353,6 +353,9 @@ public sealed partial class DashboardBrowserTests(DashboardFixture ui)
         var html = await page.ContentAsync();
         Assert.DoesNotContain("Password", html, StringComparison.OrdinalIgnoreCase);
         Assert.DoesNotContain(PostgresServer.AppPassword, html, StringComparison.Ordinal);
+
+        // An uptime probe may ask with HEAD.
+        Assert.Equal(200, (await page.APIRequest.HeadAsync(ui.OpenUrl + "/")).Status);
     }
 
     private static async Task<long> ShownCountAsync(IPage page, string state) =>

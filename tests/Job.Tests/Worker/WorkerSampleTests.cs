@@ -48,7 +48,9 @@ public sealed class WorkerSampleTests(DatabaseFixture db) : IClassFixture<Databa
         var spawner = new JobSpawner<BatchConfig>(new JobType("sample.batch"), runtime.Context);
         var job = await spawner.SpawnAsync(JobId.New(), new BatchConfig("test batch", 3));
         await WaitForAsync(async () => await TerminalStateAsync(job.Id) == "completed", TimeSpan.FromSeconds(60), () => string.Join('\n', worker.Output));
-        Assert.Contains(worker.Output, line => line.Contains($"sample.batch {job.Id}: test batch done (3 items", StringComparison.Ordinal));
+        // The console logger writes on its own thread: the job's line may reach the output after its completion reached the database.
+        await WaitForAsync(() => Task.FromResult(worker.Output.Any(line => line.Contains($"sample.batch {job.Id}: test batch done (3 items", StringComparison.Ordinal))),
+            TimeSpan.FromSeconds(10), () => string.Join('\n', worker.Output));
 
         // 14.5: the exported metrics, as Prometheus scrapes them, and every one the Grafana dashboard queries.
         var scheduled = await spawner.SpawnAtAsync(JobId.New(), new BatchConfig("later", 1), DateTimeOffset.UtcNow.AddHours(1));
