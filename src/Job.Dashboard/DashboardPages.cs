@@ -817,7 +817,7 @@ internal sealed class DashboardPages(string prefix)
         {
             var message = action switch
             {
-                "retry" => await Do(() => admin.RetryAsync(id, actor, ct), $"Job {id} retried: due now{await PausedNoteAsync(http, admin, id, ct).ConfigureAwait(false)}."),
+                "retry" => await Do(() => admin.RetryAsync(id, actor, ct), $"Job {id} retried: due now{await PausedNoteAsync(http, id, ct).ConfigureAwait(false)}."),
                 "cancel" => await admin.CancelAsync(id, actor, ct).ConfigureAwait(false) == JobCancelOutcome.CancelRequested
                     ? $"Job {id} runs: its cancel was requested; it ends cancelled when its run returns."
                     : $"Job {id} cancelled.",
@@ -978,9 +978,9 @@ internal sealed class DashboardPages(string prefix)
     }
 
     // A retried job of a paused type waits like every job of its type: the notice says so, or it reads as a promise.
-    private static async Task<string> PausedNoteAsync(HttpContext http, JobAdmin admin, Guid id, CancellationToken ct)
+    private static async Task<string> PausedNoteAsync(HttpContext http, Guid id, CancellationToken ct)
     {
-        var type = (await admin.GetAsync(id, ct).ConfigureAwait(false)).Snapshot.JobType;
+        var type = (await http.RequestServices.GetRequiredService<JobClient>().GetStatusAsync(new JobId(id), ct).ConfigureAwait(false)).JobType; // the row, not its history
         var settings = await http.RequestServices.GetRequiredService<JobFlowControl>().GetAsync(new JobType(type), ct).ConfigureAwait(false);
         return settings is { Paused: true } ? $", but {type} is paused: it runs once the type is resumed" : "";
     }
