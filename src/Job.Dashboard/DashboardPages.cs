@@ -456,10 +456,14 @@ internal sealed class DashboardPages(string prefix)
     public async Task<IResult> JobAsync(Guid id, HttpContext http, CancellationToken ct)
     {
         var (o, admin, _) = Services(http);
+        var before = HistoryBefore(http.Request.Query["before"]);
         JobDetails details;
+        JobDetails newest;
         try
         {
-            details = await admin.GetAsync(id, ct).ConfigureAwait(false);
+            details = await admin.GetAsync(id, new JobHistoryWindow(HistoryPageSize, before), ct).ConfigureAwait(false);
+            // The facts read the newest events (a finished job's attempt is its last event's).
+            newest = before is null ? details : await admin.GetAsync(id, new JobHistoryWindow(HistoryPageSize), ct).ConfigureAwait(false);
         }
         catch (JobNotFoundException)
         {
@@ -504,7 +508,7 @@ internal sealed class DashboardPages(string prefix)
         Fact(html, "Type", s.JobType);
         Fact(html, "State", StateName(s.Status) + (details.Parked ? " (parked: waiting for its turn in its queue)" : "") + (details.CancelRequestedAt is { } cr ? $" — cancel requested {Html.Time(cr)}" : ""));
         // A finished job keeps no attempt counter; its history has the attempt it ended in.
-        var shownAttempt = s.IsTerminal ? details.History.Max(e => e.Attempt) : s.Attempt;
+        var shownAttempt = s.IsTerminal ? newest.History.Max(e => e.Attempt) : s.Attempt;
         Fact(html, "Attempt", shownAttempt?.ToString(CultureInfo.InvariantCulture) ?? "—");
         Fact(html, "Next run", Html.Time(s.NextRunAt));
         Fact(html, "Queue", s.QueueId ?? "—");
@@ -532,7 +536,9 @@ internal sealed class DashboardPages(string prefix)
             html.Raw("<h2>Execution state</h2><pre class=\"mono\">").Text(Pretty(state)).Raw("</pre>");
         }
 
-        html.Raw("<h2>History</h2><ol class=\"timeline\" id=\"history\">");
+        html.Raw("<h2>History</h2>");
+        HistoryNavigation(html, http, id, details, before);
+        html.Raw("<ol class=\"timeline\" id=\"history\">");
         foreach (var e in details.History)
         {
             var css = e.ErrorMessage is not null || e.Type == JobEventTypes.JobErrored ? "error" : e.Type is JobEventTypes.JobCompleted or JobEventTypes.ExecutionCompleted ? "done" : "";
@@ -567,8 +573,46 @@ internal sealed class DashboardPages(string prefix)
         }
 
         html.Raw("</ol>");
+        if (details.History.Count > 20)
+        {
+            HistoryNavigation(html, http, id, details, before);
+        }
+
         Footer(html, http);
         return Page(html);
+    }
+
+    /// <summary>Events per page of a job's history: a job that reschedules itself every few seconds
+    /// holds tens of thousands a day, so its page shows the newest and pages back.</summary>
+    internal const int HistoryPageSize = 200;
+
+    /// <summary>The <c>before</c> of a job page's query: an event number, or null (the newest events)
+    /// when absent or not a positive number.</summary>
+    private static long? HistoryBefore(string? value) =>
+        long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var before) && before > 0 ? before : null;
+
+    /// <summary>Which events of how many the page shows, and links to older and to the newest.</summary>
+    private void HistoryNavigation(Html html, HttpContext http, JobId id, JobDetails details, long? before)
+    {
+        if (!details.EarlierHistory && before is null)
+        {
+            return;
+        }
+
+        var page = $"{Root(http)}/jobs/{id}";
+        html.Raw("<p class=\"history-nav muted\">").Num(details.History.Count).Raw(before is null ? " newest" : "")
+            .Raw(" of ").Num(details.HistoryTotal).Raw(" events");
+        if (details.EarlierHistory && details.History.Count > 0)
+        {
+            html.Raw(" · <a rel=\"prev\" data-history=\"older\" href=\"").Attr($"{page}?before={details.History[0].Sequence.ToString(CultureInfo.InvariantCulture)}").Raw("\">« older events</a>");
+        }
+
+        if (before is not null)
+        {
+            html.Raw(" · <a data-history=\"newest\" href=\"").Attr(page).Raw("\">newest events »</a>");
+        }
+
+        html.Raw("</p>");
     }
 
     private static string? TraceId(string? traceParent)

@@ -66,12 +66,41 @@ public sealed class JobAdmin
         };
     }
 
-    /// <summary>One job with its history, execution state, trace and the silo that runs it.</summary>
+    /// <summary>One job with its whole history, execution state, trace and the silo that runs it.</summary>
     /// <exception cref="JobNotFoundException">No job has this id.</exception>
     public async Task<JobDetails> GetAsync(JobId id, CancellationToken cancellationToken = default)
     {
         var stored = await _context.Reads.FindAsync(id, cancellationToken).ConfigureAwait(false) ?? throw new JobNotFoundException(id);
         var events = await _context.Reads.EventsAsync(id, cancellationToken).ConfigureAwait(false);
+        return await DetailsAsync(stored, events, events.Count, false, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>One job with a window of its history (<paramref name="history"/>): what a page shows of a
+    /// job whose history is long. The window's cost is an index range of its events, whatever the
+    /// history's length, plus counting the history (<see cref="JobDetails.HistoryTotal"/>).</summary>
+    /// <exception cref="ArgumentException">A window of fewer than 1 or more than <see cref="JobHistoryWindow.MaxLimit"/> events, or before an event number below 1.</exception>
+    /// <exception cref="JobNotFoundException">No job has this id.</exception>
+    public async Task<JobDetails> GetAsync(JobId id, JobHistoryWindow history, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(history);
+        if (history.Limit is < 1 or > JobHistoryWindow.MaxLimit)
+        {
+            throw new ArgumentException($"A history window holds 1 to {JobHistoryWindow.MaxLimit} events (asked for {history.Limit}).", nameof(history));
+        }
+
+        if (history.Before is < 1)
+        {
+            throw new ArgumentException($"Events are numbered from 1; a window cannot end before event {history.Before}.", nameof(history));
+        }
+
+        var stored = await _context.Reads.FindAsync(id, cancellationToken).ConfigureAwait(false) ?? throw new JobNotFoundException(id);
+        var (events, earlier, total) = await _context.Reads.EventsWindowAsync(id, history.Before, history.Limit, cancellationToken).ConfigureAwait(false);
+        return await DetailsAsync(stored, events, total, earlier, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<JobDetails> DetailsAsync(StoredJob stored, IReadOnlyList<JobEvent> events, long total, bool earlier, CancellationToken cancellationToken)
+    {
+        var id = stored.Id;
         var extras = await _store.ExtrasAsync(id, cancellationToken).ConfigureAwait(false) ?? throw new JobNotFoundException(id);
         return new JobDetails
         {
@@ -86,6 +115,8 @@ public sealed class JobAdmin
             AliveAt = extras.AliveAt,
             Unique = extras.Unique,
             History = events,
+            HistoryTotal = total,
+            EarlierHistory = earlier,
         };
     }
 

@@ -6,6 +6,7 @@ internal static class ClientSql
     public static readonly SqlStatement Spawn = Load("spawn");
     public static readonly SqlStatement FindJob = Load("find_job");
     public static readonly SqlStatement JobEvents = Load("job_events");
+    public static readonly SqlStatement JobEventsWindow = Load("job_events_window");
     public static readonly SqlStatement ExistingIds = Load("existing_ids");
     public static readonly SqlStatement MarkAwaited = Load("mark_awaited");
     public static readonly SqlStatement Cancel = Load("cancel");

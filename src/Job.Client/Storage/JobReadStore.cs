@@ -1,3 +1,4 @@
+using Npgsql;
 using NpgsqlTypes;
 
 namespace Job.Storage;
@@ -79,19 +80,34 @@ internal sealed class JobReadStore(JobDatabase database)
     public async Task<IReadOnlyList<JobEvent>> EventsAsync(JobId id, CancellationToken ct)
     {
         await using var cmd = database.Command(ClientSql.JobEvents).With("id", id.Value, NpgsqlDbType.Uuid);
-        return await cmd.ReadAllAsync(reader => new JobEvent
-        {
-            Sequence = reader.GetInt64(0),
-            Type = reader.GetString(1),
-            Attempt = reader.GetInt32OrNull(2),
-            ScheduledAt = reader.GetTime(3),
-            ErrorMessage = reader.GetStringOrNull(4),
-            ErrorType = reader.GetStringOrNull(5),
-            Reason = reader.GetStringOrNull(6),
-            RecordedAt = reader.GetTime(7)!.Value,
-            Actor = reader.GetStringOrNull(8),
-        }, ct).ConfigureAwait(false);
+        return await cmd.ReadAllAsync(ReadEvent, ct).ConfigureAwait(false);
     }
+
+    /// <summary>Up to <paramref name="limit"/> events before <paramref name="before"/> (the newest when
+    /// null), oldest first; whether earlier ones exist; how many the job holds in all.</summary>
+    public async Task<(IReadOnlyList<JobEvent> Events, bool Earlier, long Total)> EventsWindowAsync(JobId id, long? before, int limit, CancellationToken ct)
+    {
+        await using var cmd = database.Command(ClientSql.JobEventsWindow)
+            .With("id", id.Value, NpgsqlDbType.Uuid)
+            .With("before", before, NpgsqlDbType.Bigint)
+            .With("limit", limit + 1, NpgsqlDbType.Integer);
+        var rows = await cmd.ReadAllAsync(reader => (Event: reader.IsDBNull(0) ? null : ReadEvent(reader), Total: reader.GetInt64(9)), ct).ConfigureAwait(false);
+        var events = rows.Where(r => r.Event is not null).Select(r => r.Event!).Take(limit).Reverse().ToList();
+        return (events, rows.Count(r => r.Event is not null) > limit, rows.Count == 0 ? 0 : rows[0].Total);
+    }
+
+    private static JobEvent ReadEvent(NpgsqlDataReader reader) => new()
+    {
+        Sequence = reader.GetInt64(0),
+        Type = reader.GetString(1),
+        Attempt = reader.GetInt32OrNull(2),
+        ScheduledAt = reader.GetTime(3),
+        ErrorMessage = reader.GetStringOrNull(4),
+        ErrorType = reader.GetStringOrNull(5),
+        Reason = reader.GetStringOrNull(6),
+        RecordedAt = reader.GetTime(7)!.Value,
+        Actor = reader.GetStringOrNull(8),
+    };
 }
 
 /// <summary>The database's spelling of <see cref="JobTerminalState"/>.</summary>

@@ -144,8 +144,29 @@ public sealed record JobDetails
     [Id(8)] public DateTimeOffset? AliveAt { get; init; }
     /// <summary>True for the one unique job of its type (<c>SpawnUniqueAsync</c>).</summary>
     [Id(9)] public bool Unique { get; init; }
-    /// <summary>The history, oldest first.</summary>
+    /// <summary>The history, oldest first: all of it, or the window asked for (<see cref="JobHistoryWindow"/>).</summary>
     [Id(10)] public required IReadOnlyList<JobEvent> History { get; init; }
+    /// <summary>How many events the job's history holds in all; more than <see cref="History"/> holds
+    /// when that is a window.</summary>
+    [Id(11)] public long HistoryTotal { get; init; }
+    /// <summary>True when the history holds events older than the first of <see cref="History"/>: the
+    /// window does not reach back to the job's first event. Page back with <see cref="JobHistoryWindow.Before"/>
+    /// set to that event's <see cref="JobEvent.Sequence"/>.</summary>
+    [Id(12)] public bool EarlierHistory { get; init; }
+}
+
+/// <summary>
+/// Which part of a job's history <c>JobAdmin.GetAsync</c> reads: the latest <see cref="Limit"/> events
+/// before the event <see cref="Before"/> (the newest ones when null). A job that reschedules itself keeps
+/// every run in its history, tens of thousands of events a day at one run every few seconds, so a page
+/// that shows a job reads a window of it, as the dashboard does, and pages back through the rest.
+/// </summary>
+/// <param name="Limit">At most this many events: 1 to <see cref="MaxLimit"/>.</param>
+/// <param name="Before">Only events older than this one (its <see cref="JobEvent.Sequence"/>); null for the newest.</param>
+public sealed record JobHistoryWindow(int Limit, long? Before = null)
+{
+    /// <summary>The largest window.</summary>
+    public const int MaxLimit = 10_000;
 }
 
 /// <summary>How many jobs of one type are in one state.</summary>

@@ -205,16 +205,21 @@ internal static partial class AdminCommands
     private sealed class ShowCommand : AdminCommand
     {
         private readonly Argument<string> _id = new("id") { Description = "the job's id" };
+        private readonly Option<int> _events = new("--events") { Description = $"the newest events of its history to show, 1 to {JobHistoryWindow.MaxLimit} (100)", DefaultValueFactory = _ => 100 };
+        private readonly Option<long?> _before = new("--before") { Description = "show the events older than this event number (#)" };
 
         public ShowCommand()
             : base("show", "show a job: state, attempt, next run, queue, config and history")
         {
             Arguments.Add(_id);
+            Options.Add(_events);
+            Options.Add(_before);
         }
 
         protected override async Task<int> RunAsync(ParseResult result, JobClient client, TextWriter output, CancellationToken ct)
         {
-            var details = await client.Admin.GetAsync(JobId.Parse(result.GetValue(_id)!), ct).ConfigureAwait(false);
+            var window = new JobHistoryWindow(result.GetValue(_events), result.GetValue(_before));
+            var details = await client.Admin.GetAsync(JobId.Parse(result.GetValue(_id)!), window, ct).ConfigureAwait(false);
             if (result.GetValue(Json))
             {
                 WriteJson(output, details);
@@ -236,6 +241,11 @@ internal static partial class AdminCommands
                 e.Sequence.ToString(CultureInfo.InvariantCulture), Time(e.RecordedAt), e.Type, e.Attempt?.ToString(CultureInfo.InvariantCulture) ?? "-",
                 OneLine(string.Join("; ", new[] { e.ErrorType is null ? null : $"{e.ErrorType}: {e.ErrorMessage}", e.ErrorType is null ? e.ErrorMessage : null, e.Reason, e.Actor is null ? null : $"by {e.Actor}", e.ScheduledAt is { } at ? $"due {Time(at)}" : null }.Where(x => x is not null)), 120),
             }));
+            if (details.EarlierHistory && details.History.Count > 0)
+            {
+                output.WriteLine($"{details.History.Count} of {details.HistoryTotal} events; older: --before {details.History[0].Sequence.ToString(CultureInfo.InvariantCulture)}");
+            }
+
             return SiloCommandLine.ExitOk;
         }
     }

@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using System.Text.Json;
 using Job.Tests.Infrastructure;
 using Job.Tests.Runtime;
@@ -37,6 +38,13 @@ public sealed class AdminCliTests(DatabaseFixture db) : IClassFixture<DatabaseFi
         Assert.Equal(0, show.ExitCode);
         Assert.Contains("\"tag\":\"cli\"", show.StdOut.Replace(" ", "", StringComparison.Ordinal), StringComparison.Ordinal);
         Assert.Contains("execution_scheduled", show.StdOut, StringComparison.Ordinal);
+        Assert.DoesNotContain("older: --before", show.StdOut, StringComparison.Ordinal);
+        var newest = await CliAsync("show", job.Id.ToString(), "--events", "1");
+        var older = Regex.Match(newest.StdOut, @"1 of (\d+) events; older: --before (\d+)");
+        Assert.True(older.Success, newest.StdOut);
+        var first = await CliAsync("show", job.Id.ToString(), "--before", older.Groups[2].Value);
+        Assert.Contains("initialized", first.StdOut, StringComparison.Ordinal);
+        Assert.DoesNotContain("older: --before", first.StdOut, StringComparison.Ordinal);
 
         var deleteLive = await CliAsync("delete", job.Id.ToString());
         Assert.Equal(4, deleteLive.ExitCode);
@@ -74,6 +82,10 @@ public sealed class AdminCliTests(DatabaseFixture db) : IClassFixture<DatabaseFi
         Assert.StartsWith("error: --state takes", OneLine(bogus.StdErr), StringComparison.Ordinal);
 
         // An API error about a bad value reads as the option's, not as a .NET parameter's.
+        var noEvents = await CliAsync("show", JobId.New().ToString(), "--events", "0");
+        Assert.Equal(2, noEvents.ExitCode);
+        Assert.Equal($"error: A history window holds 1 to {JobHistoryWindow.MaxLimit} events (asked for 0).", OneLine(noEvents.StdErr));
+
         var empty = await CliAsync("list", "--limit", "0");
         Assert.Equal(2, empty.ExitCode);
         Assert.Equal($"error: A page holds 1 to {JobListQuery.MaxPageSize} jobs (asked for 0).", OneLine(empty.StdErr));

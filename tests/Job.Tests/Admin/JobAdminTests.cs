@@ -208,4 +208,51 @@ public sealed class JobAdminTests(DatabaseFixture db) : IClassFixture<DatabaseFi
         await using var cmd = client.Context.DataSource.CreateCommand(sql);
         return Convert.ToInt64(await cmd.ExecuteScalarAsync());
     }
+
+    [Fact]
+    public async Task A_history_window_pages_back_through_a_long_history_and_bad_windows_are_refused()
+    {
+        await using var harness = new JobsHarness(db.ConnectionString);
+        var jobs = await harness.StartAsync();
+        var runs = 0;
+        var spawner = jobs.AddInitializer(new TestInitializer(NewType("again"), (_, _, _) =>
+            Task.FromResult(Interlocked.Increment(ref runs) < 25 ? JobCompletion.RescheduleIn(TimeSpan.Zero) : JobCompletion.Complete())));
+        await jobs.StartPollAsync();
+        var job = await spawner.SpawnAsync(JobId.New(), new TestConfig());
+        await JobsHarness.EventuallyAsync(() => jobs.FindAsync(job.Id), j => j.Completed);
+        var whole = await jobs.Admin.GetAsync(job.Id);
+        Assert.True(whole.History.Count > 50, $"{whole.History.Count} events");
+        Assert.Equal(whole.History.Count, whole.HistoryTotal);
+        Assert.False(whole.EarlierHistory);
+
+        // Windows of 7, from the newest back, put together are the whole history in its order.
+        var pages = new List<JobDetails>();
+        long? before = null;
+        do
+        {
+            var page = await jobs.Admin.GetAsync(job.Id, new JobHistoryWindow(7, before));
+            pages.Add(page);
+            Assert.Equal(whole.History.Count, page.HistoryTotal);
+            Assert.Equal(whole.Snapshot, page.Snapshot);
+            before = page.History[0].Sequence;
+        }
+        while (pages[^1].EarlierHistory);
+
+        Assert.All(pages[..^1], p => Assert.Equal(7, p.History.Count));
+        Assert.InRange(pages[^1].History.Count, 1, 7);
+        Assert.Equal(whole.History.Select(e => e.Sequence), pages.AsEnumerable().Reverse().SelectMany(p => p.History).Select(e => e.Sequence));
+        Assert.Equal(whole.History[^1], pages[0].History[^1]);
+
+        var past = await jobs.Admin.GetAsync(job.Id, new JobHistoryWindow(7, whole.History[0].Sequence));
+        Assert.Empty(past.History);
+        Assert.False(past.EarlierHistory);
+        Assert.Equal(whole.History.Count, past.HistoryTotal);
+
+        var tooSmall = await Assert.ThrowsAsync<ArgumentException>(() => jobs.Admin.GetAsync(job.Id, new JobHistoryWindow(0)));
+        Assert.Contains("1 to 10000 events (asked for 0)", tooSmall.Message, StringComparison.Ordinal);
+        await Assert.ThrowsAsync<ArgumentException>(() => jobs.Admin.GetAsync(job.Id, new JobHistoryWindow(JobHistoryWindow.MaxLimit + 1)));
+        var beforeNothing = await Assert.ThrowsAsync<ArgumentException>(() => jobs.Admin.GetAsync(job.Id, new JobHistoryWindow(7, 0)));
+        Assert.Contains("numbered from 1", beforeNothing.Message, StringComparison.Ordinal);
+        await Assert.ThrowsAsync<JobNotFoundException>(() => jobs.Admin.GetAsync(JobId.New(), new JobHistoryWindow(7)));
+    }
 }

@@ -152,6 +152,50 @@ public sealed partial class DashboardBrowserTests(DashboardFixture ui)
     }
 
     [Fact]
+    public async Task A_long_history_shows_its_newest_events_and_pages_back_to_the_first()
+    {
+        var job = await ui.Ok.SpawnAtAsync(JobId.New(), new TestConfig(), DateTimeOffset.UtcNow.AddDays(1));
+        await using (var connection = new NpgsqlConnection(ui.ConnectionString))
+        {
+            await connection.OpenAsync();
+            await using var cmd = new NpgsqlCommand(
+                "INSERT INTO job.job_events (job_id, event_type, reason, recorded_at) SELECT @id, 'note', 'note ' || g, now() FROM generate_series(1, 450) g", connection);
+            cmd.Parameters.AddWithValue("id", job.Id.Value);
+            await cmd.ExecuteNonQueryAsync();
+        }
+
+        var total = (await ui.Jobs.Admin.GetAsync(job.Id)).History.Count;
+        Assert.True(total > 450);
+        var page = await ui.PageAsync();
+        await page.GotoAsync($"{ui.OpenUrl}/jobs/{job.Id}");
+        var events = page.Locator("#history li");
+        await Expect(events).ToHaveCountAsync(200);
+        await Expect(events.First).ToContainTextAsync("note 251");
+        await Expect(events.Last).ToContainTextAsync("note 450");
+        await Expect(page.Locator(".history-nav").First).ToContainTextAsync($"200 newest of {total:N0} events");
+        await Expect(page.Locator("[data-history=newest]")).ToHaveCountAsync(0);
+
+        await page.Locator("[data-history=older]").First.ClickAsync();
+        await Expect(events.First).ToContainTextAsync("note 51");
+        await Expect(events).ToHaveCountAsync(200);
+        await Expect(events.Last).ToContainTextAsync("note 250");
+
+        await page.Locator("[data-history=older]").First.ClickAsync();
+        await Expect(events).ToHaveCountAsync(total - 400);
+        await Expect(events.First).ToHaveAttributeAsync("data-event", "initialized");
+        await Expect(events.Last).ToContainTextAsync("note 50");
+        await Expect(page.Locator("[data-history=older]")).ToHaveCountAsync(0);
+        await Expect(page.Locator("dt:text-is('State') + dd")).ToHaveTextAsync("scheduled");
+
+        await page.Locator("[data-history=newest]").First.ClickAsync();
+        await Expect(events.Last).ToContainTextAsync("note 450");
+
+        // An event number that is not one shows the newest events.
+        await page.GotoAsync($"{ui.OpenUrl}/jobs/{job.Id}?before=abc");
+        await Expect(events.Last).ToContainTextAsync("note 450");
+    }
+
+    [Fact]
     public async Task Cancelling_a_running_job_ends_it_cancelled()
     {
         var job = await ui.Long.SpawnAsync(JobId.New(), new TestConfig());

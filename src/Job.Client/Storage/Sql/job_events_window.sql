@@ -1,0 +1,16 @@
+-- A window of one job's history for a page: up to @limit events before sequence @before (the newest
+-- ones when @before is null), newest first, each row with how many events the job holds in all. One
+-- more row than a page is asked for, so that the caller knows whether earlier events exist. A window
+-- past the first event still returns the total, on one row whose event columns are null.
+WITH total AS (
+    SELECT count(*) AS n FROM {schema}.job_events WHERE job_id = @id
+), window_events AS (
+    SELECT seq, event_type, attempt, scheduled_at, error_message, error_type, reason, recorded_at, actor
+    FROM {schema}.job_events
+    WHERE job_id = @id AND seq < coalesce(@before, 9223372036854775807)
+    ORDER BY seq DESC
+    LIMIT @limit
+)
+SELECT w.seq, w.event_type, w.attempt, w.scheduled_at, w.error_message, w.error_type, w.reason, w.recorded_at, w.actor, t.n
+FROM total t LEFT JOIN window_events w ON true
+ORDER BY w.seq DESC
