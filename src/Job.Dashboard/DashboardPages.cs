@@ -559,6 +559,11 @@ internal sealed class DashboardPages(string prefix)
                 html.Raw("<div class=\"err\">").Text(e.ErrorType is null ? "" : e.ErrorType + ": ").Text(e.ErrorMessage).Raw("</div>");
             }
 
+            if (e.ErrorDetail is not null)
+            {
+                html.Raw("<details class=\"stack\"><summary>stack trace</summary><pre class=\"mono\">").Text(e.ErrorDetail).Raw("</pre></details>");
+            }
+
             if (e.Reason is not null)
             {
                 html.Raw("<div class=\"muted\">").Text(e.Reason).Raw("</div>");

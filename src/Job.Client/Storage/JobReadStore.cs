@@ -91,7 +91,7 @@ internal sealed class JobReadStore(JobDatabase database)
             .With("id", id.Value, NpgsqlDbType.Uuid)
             .With("before", before, NpgsqlDbType.Bigint)
             .With("limit", limit + 1, NpgsqlDbType.Integer);
-        var rows = await cmd.ReadAllAsync(reader => (Event: reader.IsDBNull(0) ? null : ReadEvent(reader), Total: reader.GetInt64(9)), ct).ConfigureAwait(false);
+        var rows = await cmd.ReadAllAsync(reader => (Event: reader.IsDBNull(0) ? null : ReadEvent(reader), Total: reader.GetInt64(10)), ct).ConfigureAwait(false);
         var events = rows.Where(r => r.Event is not null).Select(r => r.Event!).Take(limit).Reverse().ToList();
         return (events, rows.Count(r => r.Event is not null) > limit, rows.Count == 0 ? 0 : rows[0].Total);
     }
@@ -107,6 +107,7 @@ internal sealed class JobReadStore(JobDatabase database)
         Reason = reader.GetStringOrNull(6),
         RecordedAt = reader.GetTime(7)!.Value,
         Actor = reader.GetStringOrNull(8),
+        ErrorDetail = reader.GetStringOrNull(9),
     };
 }
 

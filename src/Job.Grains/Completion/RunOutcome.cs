@@ -60,5 +60,8 @@ internal sealed record RunOutcome(ClaimedJob Claim, OutcomeKind Kind)
     /// <summary>The failure's exception type.</summary>
     public string? ErrorType { get; init; }
 
+    /// <summary>The failure's exception as .NET prints it (stack trace and inner exceptions included).</summary>
+    public string? ErrorDetail { get; init; }
+
     public static RunOutcome HandBack(ClaimedJob claim, string reason) => new(claim, OutcomeKind.HandedBack) { Message = reason };
 }

@@ -259,6 +259,7 @@ internal sealed partial class JobExecutor(
                 AttemptCounterReset = decision.AttemptCounterReset,
                 Message = failure.Message,
                 ErrorType = failure.Type,
+                ErrorDetail = failure.Detail,
             };
         }
 
@@ -269,6 +270,7 @@ internal sealed partial class JobExecutor(
             AttemptCounterReset = decision.AttemptCounterReset,
             Message = failure.Message,
             ErrorType = failure.Type,
+            ErrorDetail = failure.Detail,
         };
     }
 
@@ -442,8 +444,16 @@ internal sealed partial class JobExecutor(
     private partial void LogLateRun(JobId jobId, string jobType);
 }
 
-/// <summary>A failed run, as the history records it.</summary>
-internal readonly record struct JobFailure(string Message, string Type)
+/// <summary>A failed run, as the history records it: the message, the exception's type, and the exception
+/// as .NET prints it (its stack trace and inner exceptions), cut at <see cref="MaxDetail"/> characters.</summary>
+internal readonly record struct JobFailure(string Message, string Type, string Detail)
 {
-    public static JobFailure From(Exception ex) => new(ex.Message, ex.GetType().FullName ?? ex.GetType().Name);
+    /// <summary>The longest detail kept: a stack trace of a few hundred frames; a deeper one is cut.</summary>
+    public const int MaxDetail = 16_384;
+
+    public static JobFailure From(Exception ex)
+    {
+        var detail = ex.ToString();
+        return new(ex.Message, ex.GetType().FullName ?? ex.GetType().Name, detail.Length <= MaxDetail ? detail : string.Concat(detail.AsSpan(0, MaxDetail), "\n… (cut)"));
+    }
 }

@@ -90,6 +90,7 @@ internal sealed class QueueStore(JobDatabase database)
         var resets = new bool[n];
         var messages = new string?[n];
         var errorTypes = new string?[n];
+        var errorDetails = new string?[n];
         for (var i = 0; i < n; i++)
         {
             var o = outcomes[i];
@@ -102,6 +103,7 @@ internal sealed class QueueStore(JobDatabase database)
             resets[i] = o.AttemptCounterReset;
             messages[i] = o.Message;
             errorTypes[i] = o.ErrorType;
+            errorDetails[i] = o.ErrorDetail;
         }
 
         cmd.With("ids", ids, NpgsqlDbType.Array | NpgsqlDbType.Uuid)
@@ -113,6 +115,7 @@ internal sealed class QueueStore(JobDatabase database)
             .With("resets", resets, NpgsqlDbType.Array | NpgsqlDbType.Boolean)
             .With("messages", messages, NpgsqlDbType.Array | NpgsqlDbType.Text)
             .With("error_types", errorTypes, NpgsqlDbType.Array | NpgsqlDbType.Varchar)
+            .With("error_details", errorDetails, NpgsqlDbType.Array | NpgsqlDbType.Text)
             .WithTime("now", now);
         var applied = await cmd.ReadAllAsync(r => ((JobId)r.GetGuid(0), r.GetInt64(1)), ct).ConfigureAwait(false);
         return [.. applied];

@@ -26,6 +26,10 @@ public sealed record JobEvent
     /// <summary>Who caused it, when an operator did (a retry or cancel from the admin API, the
     /// dashboard or the CLI); null for the runtime's own events.</summary>
     [Id(8)] public string? Actor { get; init; }
+    /// <summary>The exception as .NET prints it (stack trace and inner exceptions), for failures of
+    /// runs: what a page shows under the message. Cut at 16,384 characters; null for failures written
+    /// by a silo of a release before it.</summary>
+    [Id(9)] public string? ErrorDetail { get; init; }
 }
 
 /// <summary>The names of history events, as stored in <c>job_events.event_type</c>.</summary>

@@ -120,6 +120,11 @@ public sealed partial class DashboardBrowserTests(DashboardFixture ui)
         await Expect(page.Locator("#history li[data-event=initialized]")).ToHaveCountAsync(1);
         var failure = page.Locator("#history li[data-event=execution_errored]");
         await Expect(failure).ToContainTextAsync("System.InvalidOperationException: the ui.flaky job fails on purpose");
+        var stack = failure.First.Locator("details.stack");
+        await Expect(stack.Locator("pre")).Not.ToBeVisibleAsync(); // folded until asked for
+        await stack.Locator("summary").ClickAsync();
+        await Expect(stack.Locator("pre")).ToBeVisibleAsync();
+        await Expect(stack.Locator("pre")).ToContainTextAsync(new Regex(@"^System\.InvalidOperationException: the ui\.flaky job fails on purpose\s+at ", RegexOptions.Multiline));
         await Expect(page.Locator("#history li[data-event=job_errored]")).ToHaveCountAsync(1);
         var lastAttempt = await page.Locator("#history li[data-event=execution_errored] .when").Last.InnerTextAsync();
         await Expect(page.Locator("dt:text-is('Attempt') + dd")).ToHaveTextAsync(lastAttempt[(lastAttempt.LastIndexOf("attempt ", StringComparison.Ordinal) + 8)..]);

@@ -210,6 +210,37 @@ public sealed partial class MigrationTests(DatabaseFixture db) : IClassFixture<D
         Assert.Contains("job_executions", await TablesAsync(source));
     }
 
+    [Fact]
+    public async Task After_0012_a_silo_of_the_previous_release_still_writes_its_outcome_with_the_ten_array_finish()
+    {
+        var cs = await db.CreateDatabaseAsync();
+        await using var client = JobClient.Create(new JobClientOptions { ConnectionString = cs });
+        await client.MigrateAsync();
+        var job = await client.Spawner<Runtime.TestConfig>(new JobType("old-release")).SpawnAsync(JobId.New(), new Runtime.TestConfig());
+        await using var source = NpgsqlDataSource.Create(cs);
+        await ExecAsync(source, "UPDATE job.job_executions SET state = 'running', claim_token = 42, claimed_by = 'old-silo', alive_at = now(), started_at = now() WHERE id = @id", ("id", job.Id.Value));
+
+        // The call of finish.sql before 0012: ten arrays, no details.
+        await using var cmd = source.CreateCommand(
+            "SELECT count(*) FROM job.job_finish(@ids, @tokens, @kinds, @attempts, @next_attempts, @at, @resets, @messages, @error_types, now())");
+        cmd.Parameters.AddWithValue("ids", new[] { job.Id.Value });
+        cmd.Parameters.AddWithValue("tokens", new[] { 42L });
+        cmd.Parameters.AddWithValue("kinds", new short[] { 4 });
+        cmd.Parameters.AddWithValue("attempts", new[] { 1 });
+        cmd.Parameters.AddWithValue("next_attempts", new[] { 0 });
+        cmd.Parameters.Add(new NpgsqlParameter("at", NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.TimestampTz) { Value = new DateTime?[] { null } });
+        cmd.Parameters.AddWithValue("resets", new[] { false });
+        cmd.Parameters.AddWithValue("messages", new[] { "failed on a silo of the previous release" });
+        cmd.Parameters.Add(new NpgsqlParameter("error_types", NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Varchar) { Value = new[] { "System.Exception" } });
+        Assert.Equal(1L, await cmd.ExecuteScalarAsync());
+
+        var found = await client.FindAsync(job.Id);
+        Assert.Equal(JobTerminalState.Errored, found.TerminalState);
+        var failure = Assert.Single(found.Events, e => e.Type == JobEventTypes.ExecutionErrored);
+        Assert.Equal("failed on a silo of the previous release", failure.ErrorMessage);
+        Assert.Null(failure.ErrorDetail);
+    }
+
     // The schema without the history's applied_at times.
     private static List<string> Structure(List<string> snapshot) =>
         [.. snapshot.Select(line => line.StartsWith("mig ", StringComparison.Ordinal) ? string.Join(' ', line.Split(' ').Take(3)) : line)];

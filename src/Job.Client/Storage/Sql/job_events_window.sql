@@ -5,7 +5,7 @@
 WITH total AS (
     SELECT count(*) AS n FROM {schema}.job_events WHERE job_id = @id
 ), window_events AS (
-    SELECT seq, event_type, attempt, scheduled_at, error_message, error_type, reason, recorded_at, actor
+    SELECT seq, event_type, attempt, scheduled_at, error_message, error_type, reason, recorded_at, actor, error_detail
     FROM {schema}.job_events
     -- A range on job_id, not an equality, keeps job_id in the order: only job_events_by_job then reads
     -- the window in order. With an equality the planner may walk the primary key (seq) backward over
@@ -14,6 +14,6 @@ WITH total AS (
     ORDER BY job_id DESC, seq DESC
     LIMIT @limit
 )
-SELECT w.seq, w.event_type, w.attempt, w.scheduled_at, w.error_message, w.error_type, w.reason, w.recorded_at, w.actor, t.n
+SELECT w.seq, w.event_type, w.attempt, w.scheduled_at, w.error_message, w.error_type, w.reason, w.recorded_at, w.actor, w.error_detail, t.n
 FROM total t LEFT JOIN window_events w ON true
 ORDER BY w.seq DESC
