@@ -347,10 +347,26 @@ internal sealed class DashboardPages(string prefix)
                     }
                 }
 
-                html.Raw("<span class=\"muted\">").Text(JobAdmin.Describe(filter)).Raw(" (up to ").Num(JobAdmin.MaxBulk).Raw(" per click):</span>")
-                    .Raw("<button name=\"action\" value=\"retry\" data-confirm=\"Retry every job this filter matches?\">Retry all</button>")
-                    .Raw("<button name=\"action\" value=\"cancel\" data-confirm=\"Cancel every job this filter matches?\">Cancel all</button>")
-                    .Raw("<button name=\"action\" value=\"delete\" class=\"danger\" data-confirm=\"Delete every finished job this filter matches, with its history?\">Delete all</button></form>");
+                // Only what applies to the filter's state: a running or completed job cannot be retried,
+                // a finished one cancelled, a live one deleted.
+                var state = filter.State;
+                html.Raw("<span class=\"muted\">").Text(JobAdmin.Describe(filter)).Raw(" (up to ").Num(JobAdmin.MaxBulk).Raw(" per click):</span>");
+                if (state is not (JobStatus.Running or JobStatus.Completed))
+                {
+                    html.Raw("<button name=\"action\" value=\"retry\" data-bulk=\"retry\" data-confirm=\"Retry every job this filter matches?\">Retry all</button>");
+                }
+
+                if (state is null or JobStatus.Pending or JobStatus.Scheduled or JobStatus.Running)
+                {
+                    html.Raw("<button name=\"action\" value=\"cancel\" data-bulk=\"cancel\" data-confirm=\"Cancel every job this filter matches?\">Cancel all</button>");
+                }
+
+                if (state is null or JobStatus.Completed or JobStatus.Errored or JobStatus.Cancelled)
+                {
+                    html.Raw("<button name=\"action\" value=\"delete\" data-bulk=\"delete\" class=\"danger\" data-confirm=\"Delete every finished job this filter matches, with its history?\">Delete all</button>");
+                }
+
+                html.Raw("</form>");
             }
         }
 

@@ -107,6 +107,40 @@ public sealed partial class DashboardBrowserTests(DashboardFixture ui)
     }
 
     [Fact]
+    public async Task The_actions_for_everything_a_filter_matches_are_those_its_state_allows_and_cancel_all_cancels_them()
+    {
+        var page = await ui.PageAsync();
+        async Task<string[]> OfferedAsync(string state)
+        {
+            await page.GotoAsync($"{ui.OpenUrl}/jobs?state={state}");
+            return await page.Locator("button[data-bulk]").EvaluateAllAsync<string[]>("buttons => buttons.map(b => b.dataset.bulk)");
+        }
+
+        Assert.Equal(["retry", "cancel", "delete"], await OfferedAsync(""));
+        Assert.Equal(["retry", "cancel"], await OfferedAsync("scheduled"));
+        Assert.Equal(["retry", "cancel"], await OfferedAsync("pending"));
+        Assert.Equal(["cancel"], await OfferedAsync("running"));
+        Assert.Equal(["delete"], await OfferedAsync("completed"));
+        Assert.Equal(["retry", "delete"], await OfferedAsync("errored"));
+        Assert.Equal(["retry", "delete"], await OfferedAsync("cancelled"));
+
+        var queue = $"bulk-{Guid.NewGuid():N}";
+        var ids = new List<JobId>();
+        for (var i = 0; i < 3; i++)
+        {
+            ids.Add((await ui.Other.SpawnAsync(new JobSpec<TestConfig>(JobId.New(), new TestConfig(i)) { QueueId = queue, ScheduleAt = ui.Jobs.Clock.Now.AddHours(5) })).Id);
+        }
+
+        await page.GotoAsync($"{ui.OpenUrl}/jobs?queue={queue}");
+        await page.ClickAsync("button[data-bulk=cancel]");
+        await Expect(page.Locator(".notice")).ToContainTextAsync("3 of 3 jobs");
+        foreach (var id in ids)
+        {
+            Assert.Equal(JobStatus.Cancelled, (await ui.Jobs.Client.GetStatusAsync(id)).Status);
+        }
+    }
+
+    [Fact]
     public async Task A_job_page_shows_its_history_and_retrying_an_errored_job_makes_it_complete()
     {
         ui.FlakyFails = true;
