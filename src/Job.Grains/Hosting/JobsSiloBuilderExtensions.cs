@@ -105,6 +105,10 @@ public static class JobsSiloBuilderExtensions
                 o.Invariant = NpgsqlInvariant;
                 o.DataSource = runtime.OrleansDataSource;
             }));
+
+            // The cluster's silos write their membership status one at a time (see MembershipTurns).
+            services.AddSingleton<MembershipTurns>();
+            services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<MembershipTurns>());
         }
 
         services.AddOptions<ClusterMembershipOptions>().Configure<IOptions<JobsOptions>>((o, jobs) =>
