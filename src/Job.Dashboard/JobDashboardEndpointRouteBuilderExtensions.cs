@@ -67,14 +67,17 @@ public static class JobDashboardEndpointRouteBuilderExtensions
             return result;
         });
 
-        var pages = new DashboardPages(prefix == "/" ? "" : prefix);
-        group.MapMethods("/", [HttpMethods.Get, HttpMethods.Head], pages.OverviewAsync); // HEAD: uptime probes
-        group.MapGet("/overview/live", pages.OverviewLiveAsync);
-        group.MapGet("/jobs", pages.JobsAsync);
-        group.MapGet("/jobs/{id:guid}", pages.JobAsync);
-        group.MapGet("/types", pages.TypesAsync);
-        group.MapGet("/schedules", pages.SchedulesAsync);
-        group.MapGet("/silos", pages.SilosAsync);
+        var layout = new DashboardLayout(prefix == "/" ? "" : prefix);
+        var overview = new OverviewPage(layout);
+        var jobs = new JobsPage(layout);
+        var job = new JobPage(layout);
+        group.MapMethods("/", [HttpMethods.Get, HttpMethods.Head], overview.OverviewAsync); // HEAD: uptime probes
+        group.MapGet("/overview/live", overview.OverviewLiveAsync);
+        group.MapGet("/jobs", jobs.JobsAsync);
+        group.MapGet("/jobs/{id:guid}", job.JobAsync);
+        group.MapGet("/types", new TypesPage(layout).TypesAsync);
+        group.MapGet("/schedules", new SchedulesPage(layout).SchedulesAsync);
+        group.MapGet("/silos", new SilosPage(layout).SilosAsync);
         group.MapGet("/assets/{name}", Asset);
 
         if (o.AllowActions)
@@ -85,11 +88,12 @@ public static class JobDashboardEndpointRouteBuilderExtensions
                 actions.RequireAuthorization(actionsPolicy);
             }
 
-            actions.MapPost("/jobs/{id:guid}/{action}", pages.JobActionAsync).DisableAntiforgery();
-            actions.MapPost("/jobs/bulk", pages.BulkAsync).DisableAntiforgery();
-            actions.MapPost("/jobs/bulk-filter", pages.BulkFilterAsync).DisableAntiforgery();
-            actions.MapPost("/types/{type}/{action}", pages.TypeActionAsync).DisableAntiforgery();
-            actions.MapPost("/schedules/{action}", pages.ScheduleActionAsync).DisableAntiforgery();
+            var forms = new DashboardActions(layout);
+            actions.MapPost("/jobs/{id:guid}/{action}", forms.JobActionAsync).DisableAntiforgery();
+            actions.MapPost("/jobs/bulk", forms.BulkAsync).DisableAntiforgery();
+            actions.MapPost("/jobs/bulk-filter", forms.BulkFilterAsync).DisableAntiforgery();
+            actions.MapPost("/types/{type}/{action}", forms.TypeActionAsync).DisableAntiforgery();
+            actions.MapPost("/schedules/{action}", forms.ScheduleActionAsync).DisableAntiforgery();
         }
 
         return group;

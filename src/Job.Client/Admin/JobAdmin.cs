@@ -66,6 +66,22 @@ public sealed class JobAdmin
         };
     }
 
+    /// <summary>How many jobs <paramref name="filter"/> matches, counted up to <paramref name="limit"/>: what
+    /// <see cref="RetryAllAsync"/>, <see cref="CancelAllAsync"/> or <see cref="DeleteAllAsync"/> would take
+    /// (they skip the jobs whose state does not allow them), so that a confirmation can say how many. It
+    /// reads at most one more row than the limit, along the index the list of the same filter uses.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">A limit below 1 or above <see cref="MaxBulk"/>.</exception>
+    /// <exception cref="ArgumentException">A filter the list refuses (a time range without a state).</exception>
+    public async Task<JobMatchCount> CountMatchingAsync(JobFilter filter, int limit = MaxBulk, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(filter);
+        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(limit, MaxBulk);
+        var plan = _store.Plan(filter, JobSort.Default, descending: false, limit + 1, after: null);
+        var counted = await _store.CountAsync(plan, cancellationToken).ConfigureAwait(false);
+        return new JobMatchCount { Count = (int)Math.Min(counted, limit), More = counted > limit };
+    }
+
     /// <summary>One job with its whole history, execution state, trace and the silo that runs it.</summary>
     /// <exception cref="JobNotFoundException">No job has this id.</exception>
     public async Task<JobDetails> GetAsync(JobId id, CancellationToken cancellationToken = default)
@@ -352,7 +368,7 @@ public sealed class JobAdmin
         var parts = new List<string>();
         if (filter.State is { } state)
         {
-            parts.Add($"state={JobAdminStore.StateName(state)}");
+            parts.Add($"state={JobStateNames.Name(state)}");
         }
 
         if (filter.JobType is { } type)

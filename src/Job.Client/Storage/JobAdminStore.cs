@@ -61,7 +61,7 @@ internal sealed class JobAdminStore(JobDatabase database)
                 sort = JobSort.FinishedAt;
                 template = database.Text(ClientSql.AdminListFinished);
                 timeColumn = "j.finished_at";
-                finishedState = StateName(state.Value);
+                finishedState = JobStateNames.Name(state.Value);
                 break;
             default:
                 if (sort is JobSort.FinishedAt)
@@ -165,6 +165,14 @@ internal sealed class JobAdminStore(JobDatabase database)
                 }
             }
         }, sort);
+    }
+
+    /// <summary>How many rows the plan returns (bounded by its limit).</summary>
+    public async Task<long> CountAsync(ListPlan plan, CancellationToken ct)
+    {
+        await using var cmd = database.DataSource.CreateCommand($"SELECT count(*) FROM (\n{plan.Sql}\n) AS matched");
+        plan.Bind(cmd);
+        return (long)(await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false))!;
     }
 
     public async Task<List<(JobSummary Job, DateTimeOffset SortAt)>> ListAsync(NpgsqlConnection connection, NpgsqlTransaction? tx, ListPlan plan, CancellationToken ct)
@@ -306,16 +314,6 @@ internal sealed class JobAdminStore(JobDatabase database)
             "scheduled" => JobStatus.Scheduled,
             _ => JobStatus.Pending,
         },
-    };
-
-    public static string StateName(JobStatus status) => status switch
-    {
-        JobStatus.Completed => "completed",
-        JobStatus.Errored => "errored",
-        JobStatus.Cancelled => "cancelled",
-        JobStatus.Running => "running",
-        JobStatus.Scheduled => "scheduled",
-        _ => "pending",
     };
 
     private static string SiloStatusName(int status) => status switch

@@ -224,6 +224,16 @@ public sealed record JobBulkResult
     [Id(4)] public bool More { get; init; }
 }
 
+/// <summary>How many jobs a filter matches, counted up to a limit: a big table is never counted whole.</summary>
+[GenerateSerializer, Immutable]
+public sealed record JobMatchCount
+{
+    /// <summary>The jobs counted: every job the filter matches, or the limit when <see cref="More"/>.</summary>
+    [Id(0)] public int Count { get; init; }
+    /// <summary>True when more jobs match than the limit.</summary>
+    [Id(1)] public bool More { get; init; }
+}
+
 /// <summary>One Orleans silo as membership lists it, with the jobs it runs.</summary>
 [GenerateSerializer, Immutable]
 public sealed record JobSiloInfo

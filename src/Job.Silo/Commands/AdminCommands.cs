@@ -416,17 +416,10 @@ internal static partial class AdminCommands
         }
     }
 
-    private static JobStatus? ParseState(string? state) => state switch
-    {
-        null => null,
-        "pending" => JobStatus.Pending,
-        "scheduled" => JobStatus.Scheduled,
-        "running" => JobStatus.Running,
-        "completed" => JobStatus.Completed,
-        "errored" => JobStatus.Errored,
-        "cancelled" => JobStatus.Cancelled,
-        _ => throw new ArgumentException($"--state takes pending, scheduled, running, completed, errored or cancelled, not '{state}'."),
-    };
+    private static JobStatus? ParseState(string? state) =>
+        state is null ? null
+        : JobStateNames.TryParse(state, out var parsed) ? parsed
+        : throw new ArgumentException($"--state takes {JobStateNames.All}, not '{state}'.");
 
     private static string Name(JobStatus status) => status.ToString().ToLowerInvariant();
 

@@ -145,6 +145,17 @@ public sealed class JobAdminTests(DatabaseFixture db) : IClassFixture<DatabaseFi
         Assert.Equal(7, counts.ByTypeAndState.Single(c => c.JobType == a.Name && c.State == JobStatus.Scheduled).Count);
         Assert.Equal(3, counts.ByTypeAndState.Where(c => c.JobType == b.Name).Sum(c => c.Count));
 
+        // What a bulk operation would take, counted up to a limit.
+        Assert.Equal(new JobMatchCount { Count = 7 }, await client.Admin.CountMatchingAsync(new JobFilter { JobType = a.Name }));
+        Assert.Equal(new JobMatchCount { Count = 5, More = true }, await client.Admin.CountMatchingAsync(new JobFilter { JobType = a.Name }, limit: 5));
+        Assert.Equal(new JobMatchCount { Count = 7 }, await client.Admin.CountMatchingAsync(new JobFilter { JobType = a.Name }, limit: 7));
+        Assert.Equal(new JobMatchCount { Count = 3 }, await client.Admin.CountMatchingAsync(new JobFilter { State = JobStatus.Scheduled, JobType = a.Name, From = now.AddHours(2.5), To = now.AddHours(5.5) }));
+        Assert.Equal(new JobMatchCount { Count = 2 }, await client.Admin.CountMatchingAsync(new JobFilter { State = JobStatus.Pending, QueueId = queue })); // parked behind the queue's head
+        Assert.Equal(new JobMatchCount(), await client.Admin.CountMatchingAsync(new JobFilter { JobType = a.Name, State = JobStatus.Completed }));
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => client.Admin.CountMatchingAsync(new JobFilter(), limit: 0));
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => client.Admin.CountMatchingAsync(new JobFilter(), limit: JobAdmin.MaxBulk + 1));
+        await Assert.ThrowsAsync<ArgumentException>(() => client.Admin.CountMatchingAsync(new JobFilter { From = now }));
+
         var cancelled = await client.Admin.CancelAllAsync(new JobFilter { JobType = a.Name }, "dave", limit: 5);
         Assert.Equal(new JobBulkResult { Matched = 5, Changed = 5, More = true }, cancelled);
         cancelled = await client.Admin.CancelAllAsync(new JobFilter { JobType = a.Name }, "dave");

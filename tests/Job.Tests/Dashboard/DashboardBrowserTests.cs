@@ -107,12 +107,33 @@ public sealed partial class DashboardBrowserTests(DashboardFixture ui)
     }
 
     [Fact]
-    public async Task The_actions_for_everything_a_filter_matches_are_those_its_state_allows_and_cancel_all_cancels_them()
+    public async Task The_actions_for_everything_a_filter_matches_are_those_its_state_allows_say_how_many_and_cancel_all_cancels_them()
     {
+        // A job in every state: a long run heads a serial queue (running) with a job parked behind it
+        // (pending), one completed, one errored, one cancelled, and three scheduled in a queue of their own.
+        ui.FlakyFails = true;
+        var serial = $"bulk-serial-{Guid.NewGuid():N}";
+        var head = await ui.Long.SpawnAsync(new JobSpec<TestConfig>(JobId.New(), new TestConfig()) { QueueId = serial });
+        await JobsHarness.EventuallyAsync(() => ui.Jobs.Client.GetStatusAsync(head.Id), s => s.Status == JobStatus.Running);
+        await ui.Other.SpawnAsync(new JobSpec<TestConfig>(JobId.New(), new TestConfig()) { QueueId = serial });
+        var completed = await ui.Ok.SpawnAsync(JobId.New(), new TestConfig());
+        var errored = await ui.Flaky.SpawnAsync(JobId.New(), new TestConfig());
+        var cancelled = await ui.Other.SpawnAsync(new JobSpec<TestConfig>(JobId.New(), new TestConfig()) { ScheduleAt = ui.Jobs.Clock.Now.AddHours(5) });
+        await ui.Jobs.Admin.CancelAsync(cancelled.Id);
+        await JobsHarness.EventuallyAsync(() => ui.Jobs.Client.GetStatusAsync(completed.Id), s => s.Status == JobStatus.Completed);
+        await JobsHarness.EventuallyAsync(() => ui.Jobs.Client.GetStatusAsync(errored.Id), s => s.Status == JobStatus.Errored);
+        var queue = $"bulk-{Guid.NewGuid():N}";
+        var ids = new List<JobId>();
+        for (var i = 0; i < 3; i++)
+        {
+            ids.Add((await ui.Other.SpawnAsync(new JobSpec<TestConfig>(JobId.New(), new TestConfig(i)) { QueueId = queue, ScheduleAt = ui.Jobs.Clock.Now.AddHours(5) })).Id);
+        }
+
         var page = await ui.PageAsync();
         async Task<string[]> OfferedAsync(string state)
         {
             await page.GotoAsync($"{ui.OpenUrl}/jobs?state={state}");
+            Assert.NotEqual("0", await page.Locator("[data-matched]").GetAttributeAsync("data-matched"));
             return await page.Locator("button[data-bulk]").EvaluateAllAsync<string[]>("buttons => buttons.map(b => b.dataset.bulk)");
         }
 
@@ -124,20 +145,25 @@ public sealed partial class DashboardBrowserTests(DashboardFixture ui)
         Assert.Equal(["retry", "delete"], await OfferedAsync("errored"));
         Assert.Equal(["retry", "delete"], await OfferedAsync("cancelled"));
 
-        var queue = $"bulk-{Guid.NewGuid():N}";
-        var ids = new List<JobId>();
-        for (var i = 0; i < 3; i++)
-        {
-            ids.Add((await ui.Other.SpawnAsync(new JobSpec<TestConfig>(JobId.New(), new TestConfig(i)) { QueueId = queue, ScheduleAt = ui.Jobs.Clock.Now.AddHours(5) })).Id);
-        }
+        // A filter that matches nothing offers nothing.
+        await page.GotoAsync($"{ui.OpenUrl}/jobs?queue=none-{Guid.NewGuid():N}");
+        await Expect(page.Locator("[data-matched=\"0\"]")).ToContainTextAsync("No job matches this filter.");
+        await Expect(page.Locator("button[data-bulk]")).ToHaveCountAsync(0);
 
+        // The count is on the page and in the confirmation.
+        var asked = new List<string>();
+        page.Dialog += (_, dialog) => asked.Add(dialog.Message);
         await page.GotoAsync($"{ui.OpenUrl}/jobs?queue={queue}");
+        await Expect(page.Locator("[data-matched=\"3\"]")).ToContainTextAsync("3 jobs");
         await page.ClickAsync("button[data-bulk=cancel]");
         await Expect(page.Locator(".notice")).ToContainTextAsync("3 of 3 jobs");
+        Assert.Equal(["Cancel the 3 jobs this filter matches? Those whose state does not allow it are skipped."], asked);
         foreach (var id in ids)
         {
             Assert.Equal(JobStatus.Cancelled, (await ui.Jobs.Client.GetStatusAsync(id)).Status);
         }
+
+        await ui.Jobs.Admin.CancelAsync(head.Id); // the long run ends; the parked job runs
     }
 
     [Fact]
@@ -151,6 +177,9 @@ public sealed partial class DashboardBrowserTests(DashboardFixture ui)
 
         await Expect(page.Locator("h1 [data-state]")).ToHaveTextAsync("errored");
         await Expect(page.Locator("#config")).ToContainTextAsync("\"tag\": \"retry-me\"");
+        // Every time with its age: the job was created moments ago.
+        await Expect(page.Locator("dl.facts dd:has(time) .ago").First).ToHaveTextAsync(new System.Text.RegularExpressions.Regex(@"^\((now|\d+ s ago|1 min ago)\)$"));
+        await Expect(page.Locator("#history li .when time[datetime]").First).ToBeVisibleAsync();
         await Expect(page.Locator("#history li[data-event=initialized]")).ToHaveCountAsync(1);
         var failure = page.Locator("#history li[data-event=execution_errored]");
         await Expect(failure).ToContainTextAsync("System.InvalidOperationException: the ui.flaky job fails on purpose");

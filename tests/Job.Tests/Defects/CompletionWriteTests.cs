@@ -19,7 +19,9 @@ public sealed class CompletionWriteTests(DatabaseFixture db) : IClassFixture<Dat
     public async Task A_completion_statement_that_times_out_gives_its_connection_back()
     {
         var cs = await db.CreateDatabaseAsync();
-        var smallPool = new NpgsqlConnectionStringBuilder(cs) { MaxPoolSize = 2, Timeout = 3, Options = "-c statement_timeout=300" }.ConnectionString;
+        // The pool's wait (Timeout) is what fails the last open if connections leaked; 15 s, so that a
+        // connection opened while the machine is busy (password hashing, a forked backend) is not mistaken for it.
+        var smallPool = new NpgsqlConnectionStringBuilder(cs) { MaxPoolSize = 2, Timeout = 15, Options = "-c statement_timeout=300" }.ConnectionString;
         await using var runtime = new JobRuntime(new JobsOptions { ConnectionString = smallPool });
         await JobMigrations.RunAsync(runtime.DataSource);
         var claims = await SpawnAndClaimAsync(runtime, 1);
