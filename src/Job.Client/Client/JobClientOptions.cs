@@ -76,7 +76,8 @@ public static class JobLimits
         else if (connectionString is not null && ConnectionStringProblem(connectionString) is { } problem)
         {
             // Never echo the connection string: it may hold a password.
-            yield return $"{owner}.ConnectionString is not a valid PostgreSQL connection string: {problem}";
+            // Named by its configuration keys too: a worker or Job.Silo user set one of those, not a property.
+            yield return $"The connection string ({owner}.ConnectionString; in configuration ConnectionStrings:Jobs or Jobs:ConnectionString) is not a valid PostgreSQL connection string: {problem}";
         }
     }
 

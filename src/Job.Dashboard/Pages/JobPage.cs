@@ -67,7 +67,7 @@ internal sealed class JobPage(DashboardLayout layout)
         Fact(html, "Type", s.JobType);
         Fact(html, "State", JobStateNames.Name(s.Status) + (details.Parked ? " (parked: waiting for its turn in its queue)" : "") + (details.CancelRequestedAt is { } cr ? $" — cancel requested {Html.Time(cr)}" : ""));
         // A finished job keeps no attempt counter; its history has the attempt it ended in.
-        var shownAttempt = s.IsTerminal ? newest.History.Max(e => e.Attempt) : s.Attempt;
+        var shownAttempt = s.IsTerminal ? JobHistoryText.EndedInAttempt(newest.History) : s.Attempt;
         Fact(html, "Attempt", shownAttempt?.ToString(CultureInfo.InvariantCulture) ?? "—");
         FactWhen(html, "Next run", s.NextRunAt, now);
         Fact(html, "Queue", s.QueueId ?? "—");
@@ -128,9 +128,9 @@ internal sealed class JobPage(DashboardLayout layout)
                 html.Raw("<div class=\"muted\">").Text(e.Reason).Raw("</div>");
             }
 
-            if (e.Actor is not null && e.Reason?.EndsWith("by " + e.Actor, StringComparison.Ordinal) != true)
+            if (JobHistoryText.By(e) is { } by)
             {
-                html.Raw("<div class=\"muted\">by ").Text(e.Actor).Raw("</div>"); // unless the reason already says who
+                html.Raw("<div class=\"muted\">").Text(by).Raw("</div>"); // unless the reason already says who
             }
 
             html.Raw("</li>");

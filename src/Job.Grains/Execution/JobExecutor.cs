@@ -31,6 +31,7 @@ internal sealed partial class JobExecutor(
     private readonly ClaimBuffer _buffer = new();
     private readonly ConcurrentDictionary<(JobId Id, long Token), RunControl> _running = new();
     private readonly Lock _gate = new();
+    private int _handedBack;
     private Task[] _runners = [];
     private Action<RunOutcome, bool, Exception?>? _written;
     private Action<RunOutcome, bool, Exception?>? _failureWritten;
@@ -124,6 +125,9 @@ internal sealed partial class JobExecutor(
         {
             LogHandedBack(handedBack, runtime.Options.ShutdownTimeout);
         }
+
+        // What an operator stopping a silo wants to read: its jobs were not lost, they run elsewhere.
+        LogStopped(Volatile.Read(ref _handedBack));
     }
 
     private async Task RunnerLoopAsync()
@@ -279,7 +283,15 @@ internal sealed partial class JobExecutor(
     // a failed run (nothing of it was recorded); anything else is left to the rescue, which takes the job
     // once this claim's heartbeat stops. No task or continuation per run: the completer's writer thread
     // runs the callbacks of a whole batch.
-    private void Write(RunOutcome outcome) => completer.Submit(outcome, Written);
+    private void Write(RunOutcome outcome)
+    {
+        if (outcome.Kind == OutcomeKind.HandedBack)
+        {
+            Interlocked.Increment(ref _handedBack);
+        }
+
+        completer.Submit(outcome, Written);
+    }
 
     private void OnWritten(RunOutcome outcome, bool applied, Exception? ex)
     {
@@ -436,6 +448,9 @@ internal sealed partial class JobExecutor(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Count} job(s) still ran after the shutdown timeout of {Timeout} and were handed back to pending.")]
     private partial void LogHandedBack(int count, TimeSpan timeout);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Runs stopped: {Count} job(s) handed back as pending, to run again on another silo (or on this one when it is back).")]
+    private partial void LogStopped(int count);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} ({JobType}) did not stop within {Timeout} of its cancel; it ends cancelled, and its run's result will be refused when it returns.")]
     private partial void LogCancelGivenUp(JobId jobId, string jobType, TimeSpan timeout);

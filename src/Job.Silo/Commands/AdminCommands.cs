@@ -230,7 +230,7 @@ internal static partial class AdminCommands
             Table(output, ["FIELD", "VALUE"], new[]
             {
                 new[] { "id", s.Id.ToString() }, ["type", s.JobType], ["state", details.Parked ? "parked (pending)" : Name(s.Status)],
-                ["attempt", s.IsTerminal ? "-" : s.Attempt.ToString(CultureInfo.InvariantCulture)], ["next run", Time(s.NextRunAt)],
+                ["attempt", (s.IsTerminal ? JobHistoryText.EndedInAttempt(details.History) : s.Attempt)?.ToString(CultureInfo.InvariantCulture) ?? "-"], ["next run", Time(s.NextRunAt)],
                 ["queue", s.QueueId ?? "-"], ["priority", details.Priority.ToString(CultureInfo.InvariantCulture)], ["created", Time(s.CreatedAt)],
                 ["finished", Time(s.FinishedAt)], ["running on", details.ClaimedBy ?? "-"], ["trace parent", details.TraceParent ?? "-"],
                 ["last error", OneLine(s.LastError, 200)], ["config", OneLine(s.ConfigJson, 200)],
@@ -239,7 +239,7 @@ internal static partial class AdminCommands
             Table(output, ["#", "WHEN", "EVENT", "ATTEMPT", "DETAIL"], details.History.Select(e => new[]
             {
                 e.Sequence.ToString(CultureInfo.InvariantCulture), Time(e.RecordedAt), e.Type, e.Attempt?.ToString(CultureInfo.InvariantCulture) ?? "-",
-                OneLine(string.Join("; ", new[] { e.ErrorType is null ? null : $"{e.ErrorType}: {e.ErrorMessage}", e.ErrorType is null ? e.ErrorMessage : null, e.Reason, e.Actor is null ? null : $"by {e.Actor}", e.ScheduledAt is { } at ? $"due {Time(at)}" : null }.Where(x => x is not null)), 120),
+                OneLine(string.Join("; ", new[] { e.ErrorType is null ? null : $"{e.ErrorType}: {e.ErrorMessage}", e.ErrorType is null ? e.ErrorMessage : null, e.Reason, JobHistoryText.By(e), e.ScheduledAt is { } at ? $"due {Time(at)}" : null }.Where(x => x is not null)), 120),
             }));
             if (details.EarlierHistory && details.History.Count > 0)
             {

@@ -52,6 +52,10 @@ public sealed class AdminCliTests(DatabaseFixture db) : IClassFixture<DatabaseFi
 
         Assert.Equal(0, (await CliAsync("cancel", job.Id.ToString(), "--actor", "cli-test")).ExitCode);
         Assert.Equal("cli-test", (await client.FindAsync(job.Id)).Events.Single(e => e.Type == JobEventTypes.JobCancelled).Actor);
+        var cancelled = await CliAsync("show", job.Id.ToString());
+        Assert.Contains("by cli-test", cancelled.StdOut, StringComparison.Ordinal);
+        Assert.DoesNotContain("by cli-test; by cli-test", cancelled.StdOut, StringComparison.Ordinal); // who, once
+        Assert.Matches(@"(?m)^attempt\s+1\s*$", cancelled.StdOut); // the attempt the finished job ended in
         var retried = await CliAsync("retry", "--type", type.Name, "--state", "cancelled", "--json");
         Assert.Equal(1, JsonDocument.Parse(retried.StdOut).RootElement.GetProperty("changed").GetInt32());
         Assert.Equal(JobStatus.Pending, (await client.GetStatusAsync(job.Id)).Status);

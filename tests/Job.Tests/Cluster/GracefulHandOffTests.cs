@@ -48,6 +48,7 @@ public sealed class GracefulHandOffTests(DatabaseFixture db, ITestOutputHelper o
         Assert.Equal(0, victim.ExitCode);
         Assert.True(victim.HasLine("Job dispatcher on"), "no dispatcher log line");
         Assert.True(victim.HasLine("stopped claiming."), "the dispatcher did not log its stop");
+        Assert.True(victim.HasLine("handed back as pending"), "the stop did not say how many jobs it handed back");
         Assert.Equal(ClusterHarness.SiloStatusDead, await cluster.MembershipStatusAsync(victim.Address!));
         Assert.False((await cluster.SiloInfoAsync(victim.Address!)).SuspectedByPeers, "a silo that stopped itself is reported as declared dead by its peers");
 

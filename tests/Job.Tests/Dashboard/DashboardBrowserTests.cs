@@ -370,6 +370,13 @@ public sealed partial class DashboardBrowserTests(DashboardFixture ui)
         await Expect(page.Locator(".notice")).ToContainTextAsync($"Schedule {name} removed");
         await Expect(row).ToHaveCountAsync(0);
         Assert.Null(await ui.Jobs.Schedules.GetAsync(name));
+
+        // Each change is in the admin record with who made it, and on the overview.
+        var recorded = (await ui.Jobs.Admin.RecentActionsAsync(50)).Where(a => a.Detail == $"schedule={name}").ToList();
+        Assert.Equal(["schedule-remove", "schedule-resume", "schedule-pause"], recorded.Take(3).Select(a => a.Action));
+        Assert.All(recorded.Take(3), a => Assert.EndsWith("(dashboard)", a.Actor, StringComparison.Ordinal));
+        await page.GotoAsync(ui.OpenUrl + "/");
+        await Expect(page.Locator("table tr", new() { HasText = "schedule-remove" }).First).ToContainTextAsync($"schedule={name}");
     }
 
     [Fact]

@@ -80,6 +80,7 @@ public sealed class OptionsTests
         var result = new JobsOptionsValidator().Validate(null, options);
         Assert.False(result.Succeeded);
         Assert.Contains("JobsOptions.ConnectionString", result.FailureMessage);
+        Assert.Contains("ConnectionStrings:Jobs", result.FailureMessage); // the key a worker's user sets
         Assert.DoesNotContain("hunter2", result.FailureMessage);
     }
 
