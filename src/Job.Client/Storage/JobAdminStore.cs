@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using System.Text.RegularExpressions;
 using Npgsql;
 using NpgsqlTypes;
 
@@ -10,7 +11,7 @@ namespace Job.Storage;
 /// composed from fixed predicates (every value a parameter), counts, and the operations, each on
 /// the caller's connection and transaction so that an operation and its record commit together.
 /// </summary>
-internal sealed class JobAdminStore(JobDatabase database)
+internal sealed partial class JobAdminStore(JobDatabase database)
 {
     /// <summary>A per-job outcome of job_admin_retry/cancel/delete.</summary>
     public readonly record struct Outcome(JobId Id, int Code, string? State)
@@ -167,13 +168,19 @@ internal sealed class JobAdminStore(JobDatabase database)
         }, sort);
     }
 
-    /// <summary>How many rows the plan returns (bounded by its limit).</summary>
+    /// <summary>How many rows the plan returns (bounded by its limit). A bounded count needs no order:
+    /// the plan's <c>ORDER BY</c> (its own line in every list statement) is left out, so that a list
+    /// ordered by a column no index sorts (live jobs by due time) does not sort every matching row.</summary>
     public async Task<long> CountAsync(ListPlan plan, CancellationToken ct)
     {
-        await using var cmd = database.DataSource.CreateCommand($"SELECT count(*) FROM (\n{plan.Sql}\n) AS matched");
+        var unordered = OrderByLine().Replace(plan.Sql, "");
+        await using var cmd = database.DataSource.CreateCommand($"SELECT count(*) FROM (\n{unordered}\n) AS matched");
         plan.Bind(cmd);
         return (long)(await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false))!;
     }
+
+    [GeneratedRegex(@"^ORDER BY .*$", RegexOptions.Multiline)]
+    private static partial Regex OrderByLine();
 
     public async Task<List<(JobSummary Job, DateTimeOffset SortAt)>> ListAsync(NpgsqlConnection connection, NpgsqlTransaction? tx, ListPlan plan, CancellationToken ct)
     {

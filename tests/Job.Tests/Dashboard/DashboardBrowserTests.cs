@@ -163,6 +163,16 @@ public sealed partial class DashboardBrowserTests(DashboardFixture ui)
             Assert.Equal(JobStatus.Cancelled, (await ui.Jobs.Client.GetStatusAsync(id)).Status);
         }
 
+        // Past what the page counts (1,000), it says "more than", and a click still takes them all (up to 10,000).
+        var many = $"bulk-many-{Guid.NewGuid():N}";
+        await ui.Other.SpawnAllAsync(Enumerable.Range(0, 1_001).Select(i => new JobSpec<TestConfig>(JobId.New(), new TestConfig(i)) { QueueId = many, ScheduleAt = ui.Jobs.Clock.Now.AddHours(5) }).ToList());
+        asked.Clear();
+        await page.GotoAsync($"{ui.OpenUrl}/jobs?queue={many}");
+        await Expect(page.Locator("[data-matched=\"1000+\"]")).ToContainTextAsync("more than 1,000 jobs");
+        await page.ClickAsync("button[data-bulk=cancel]");
+        await Expect(page.Locator(".notice")).ToContainTextAsync("1,001 of 1,001 jobs cancelled");
+        Assert.StartsWith("Cancel the more than 1,000 jobs this filter matches (up to 10,000 per click", Assert.Single(asked), StringComparison.Ordinal);
+
         await ui.Jobs.Admin.CancelAsync(head.Id); // the long run ends; the parked job runs
     }
 
