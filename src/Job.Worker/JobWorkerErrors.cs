@@ -36,7 +36,10 @@ public static class JobWorkerErrors
 
         if (chain.OfType<PostgresException>().FirstOrDefault() is { } pg)
         {
-            return OneLine(pg.MessageText);
+            // A refused login (28xxx: password, role; 3D000: no such database) reads as a worker's start says it.
+            return OneLine(pg.SqlState.StartsWith("28", StringComparison.Ordinal) || pg.SqlState == PostgresErrorCodes.InvalidCatalogName
+                ? $"the job database refused the connection: {pg.MessageText}"
+                : pg.MessageText);
         }
 
         if (chain.OfType<NpgsqlException>().Any())

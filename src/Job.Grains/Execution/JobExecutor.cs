@@ -86,6 +86,7 @@ internal sealed partial class JobExecutor(
     /// </summary>
     public async Task ShutdownAsync()
     {
+        var handedBackBefore = Volatile.Read(ref _handedBack); // a type no initializer here runs is handed back any time
         shutdown.Signal();
         foreach (var control in _running.Values)
         {
@@ -127,7 +128,7 @@ internal sealed partial class JobExecutor(
         }
 
         // What an operator stopping a silo wants to read: its jobs were not lost, they run elsewhere.
-        LogStopped(Volatile.Read(ref _handedBack));
+        LogStopped(Volatile.Read(ref _handedBack) - handedBackBefore);
     }
 
     private async Task RunnerLoopAsync()

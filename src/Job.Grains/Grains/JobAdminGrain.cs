@@ -16,6 +16,10 @@ internal sealed class JobAdminGrain(JobClient client) : Grain, IJobAdminGrain
 
     public Task<JobDetails> GetAsync(JobId id) => Admin.GetAsync(id);
 
+    public Task<JobDetails> GetAsync(JobId id, JobHistoryWindow history) => Admin.GetAsync(id, history);
+
+    public Task<JobMatchCount> CountMatchingAsync(JobFilter filter, int limit) => Admin.CountMatchingAsync(filter, limit);
+
     public Task<JobCounts> CountAsync() => Admin.CountAsync();
 
     public Task RetryAsync(JobId id, string? actor) => Admin.RetryAsync(id, actor);

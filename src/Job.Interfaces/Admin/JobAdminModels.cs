@@ -163,7 +163,8 @@ public sealed record JobDetails
 /// </summary>
 /// <param name="Limit">At most this many events: 1 to <see cref="MaxLimit"/>.</param>
 /// <param name="Before">Only events older than this one (its <see cref="JobEvent.Sequence"/>); null for the newest.</param>
-public sealed record JobHistoryWindow(int Limit, long? Before = null)
+[GenerateSerializer, Immutable]
+public sealed record JobHistoryWindow([property: Id(0)] int Limit, [property: Id(1)] long? Before = null)
 {
     /// <summary>The largest window.</summary>
     public const int MaxLimit = 10_000;

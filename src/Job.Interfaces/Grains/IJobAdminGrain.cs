@@ -16,6 +16,18 @@ public interface IJobAdminGrain : IGrainWithIntegerKey
     /// <exception cref="JobNotFoundException">No job has this id.</exception>
     Task<JobDetails> GetAsync(JobId id);
 
+    /// <summary>One job with a window of its history (the newest events before an event): a job that
+    /// reschedules itself keeps tens of thousands of events a day, which <see cref="GetAsync(JobId)"/>
+    /// sends whole.</summary>
+    /// <exception cref="JobNotFoundException">No job has this id.</exception>
+    /// <exception cref="ArgumentException">A window of fewer than 1 or more than <see cref="JobHistoryWindow.MaxLimit"/> events, or a non-positive <c>Before</c>.</exception>
+    Task<JobDetails> GetAsync(JobId id, JobHistoryWindow history);
+
+    /// <summary>How many jobs a filter matches, counted up to <paramref name="limit"/> (at most 10,000):
+    /// what <see cref="RetryAllAsync"/>, <see cref="CancelAllAsync"/> or <see cref="DeleteAllAsync"/> would take.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">A limit below 1 or above 10,000.</exception>
+    Task<JobMatchCount> CountMatchingAsync(JobFilter filter, int limit);
+
     /// <summary>Exact counts by state and type (reads every job: seconds on tens of millions).</summary>
     Task<JobCounts> CountAsync();
 

@@ -103,6 +103,15 @@ public sealed class AdminCliTests(DatabaseFixture db) : IClassFixture<DatabaseFi
         Assert.Equal(1, unreachable.ExitCode);
         Assert.StartsWith("error:", OneLine(unreachable.StdErr), StringComparison.Ordinal);
         Assert.DoesNotContain("hunter2", unreachable.StdOut + unreachable.StdErr, StringComparison.Ordinal);
+
+        // A server that refuses the password: the same words as a worker's start.
+        var refused = await DotnetProcess.RunAsync("Job.Silo.dll", ["stats"], Timeout, new Dictionary<string, string>
+        {
+            ["ConnectionStrings__Jobs"] = new Npgsql.NpgsqlConnectionStringBuilder(db.ConnectionString) { Password = "not-the-password" }.ConnectionString,
+        });
+        Assert.Equal(1, refused.ExitCode);
+        Assert.StartsWith("error: the job database refused the connection: password authentication failed for user", OneLine(refused.StdErr), StringComparison.Ordinal);
+        Assert.DoesNotContain("not-the-password", refused.StdOut + refused.StdErr, StringComparison.Ordinal);
     }
 
     private Task<ProcessResult> CliAsync(params string[] args) =>

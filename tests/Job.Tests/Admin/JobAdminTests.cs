@@ -192,6 +192,10 @@ public sealed class JobAdminTests(DatabaseFixture db) : IClassFixture<DatabaseFi
         var ran = await control.SpawnAsync(JobId.New(), new TestConfig());
         await JobsHarness.EventuallyAsync(() => jobs.FindAsync(ran.Id), j => j.Completed);
         Assert.Equal(JobStatus.Pending, (await grain.GetAsync(waiting.Id)).Snapshot.Status);
+        var window = await grain.GetAsync(waiting.Id, new JobHistoryWindow(1));
+        Assert.Equal(JobEventTypes.ExecutionScheduled, Assert.Single(window.History).Type); // the newest of its events
+        Assert.True(window.EarlierHistory);
+        Assert.Equal(new JobMatchCount { Count = 1 }, await grain.CountMatchingAsync(new JobFilter { JobType = paused.JobType.Name, State = JobStatus.Pending }, 100));
         Assert.True((await jobs.FlowControl.GetAsync(paused.JobType))!.Paused);
         Assert.Equal("frank", (await jobs.FlowControl.GetAsync(paused.JobType))!.UpdatedBy);
 
