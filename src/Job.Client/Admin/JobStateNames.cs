@@ -4,6 +4,9 @@ namespace Job;
 /// the dashboard's filters and badges, the CLI's <c>--state</c>): one list, so that none drifts.</summary>
 internal static class JobStateNames
 {
+    /// <summary>The states in the order every surface lists them: waiting, running, finished.</summary>
+    public static readonly JobStatus[] Listed = [JobStatus.Pending, JobStatus.Scheduled, JobStatus.Running, JobStatus.Completed, JobStatus.Errored, JobStatus.Cancelled];
+
     /// <summary>The names, in the order the surfaces list the states, for messages.</summary>
     public const string All = "pending, scheduled, running, completed, errored or cancelled";
 

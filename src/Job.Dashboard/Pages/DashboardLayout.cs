@@ -17,7 +17,7 @@ internal sealed class DashboardLayout(string prefix)
     public string Prefix => prefix;
 
     /// <summary>The states in the order every page lists them.</summary>
-    public static readonly JobStatus[] States = [JobStatus.Pending, JobStatus.Scheduled, JobStatus.Running, JobStatus.Completed, JobStatus.Errored, JobStatus.Cancelled];
+    public static readonly JobStatus[] States = JobStateNames.Listed;
 
     /// <summary>The dashboard's own path in this request (path base and prefix).</summary>
     public string Root(HttpContext http) => http.Request.PathBase.Value + prefix;

@@ -193,7 +193,7 @@ internal static partial class AdminCommands
             };
             Table(output, ["ID", "TYPE", "STATE", "ATTEMPT", "QUEUE", time, "LAST ERROR"], page.Jobs.Select(j => new[]
             {
-                j.Id.ToString(), j.JobType, j.Parked ? "parked" : Name(j.Status), j.Attempt?.ToString(CultureInfo.InvariantCulture) ?? "-", j.QueueId ?? "-",
+                j.Id.ToString(), j.JobType, j.Parked ? "parked" : JobStateNames.Name(j.Status), j.Attempt?.ToString(CultureInfo.InvariantCulture) ?? "-", j.QueueId ?? "-",
                 Time(page.Sort switch { JobSort.FinishedAt => j.FinishedAt, JobSort.DueAt => j.DueAt, _ => j.CreatedAt }),
                 OneLine(j.LastError, 60),
             }));
@@ -229,7 +229,7 @@ internal static partial class AdminCommands
             var s = details.Snapshot;
             Table(output, ["FIELD", "VALUE"], new[]
             {
-                new[] { "id", s.Id.ToString() }, ["type", s.JobType], ["state", details.Parked ? "parked (pending)" : Name(s.Status)],
+                new[] { "id", s.Id.ToString() }, ["type", s.JobType], ["state", details.Parked ? "parked (pending)" : JobStateNames.Name(s.Status)],
                 ["attempt", (s.IsTerminal ? JobHistoryText.EndedInAttempt(details.History) : s.Attempt)?.ToString(CultureInfo.InvariantCulture) ?? "-"], ["next run", Time(s.NextRunAt)],
                 ["queue", s.QueueId ?? "-"], ["priority", details.Priority.ToString(CultureInfo.InvariantCulture)], ["created", Time(s.CreatedAt)],
                 ["finished", Time(s.FinishedAt)], ["running on", details.ClaimedBy ?? "-"], ["trace parent", details.TraceParent ?? "-"],
@@ -379,7 +379,7 @@ internal static partial class AdminCommands
 
     private sealed class StatsCommand : AdminCommand
     {
-        private static readonly JobStatus[] s_states = [JobStatus.Pending, JobStatus.Scheduled, JobStatus.Running, JobStatus.Completed, JobStatus.Errored, JobStatus.Cancelled];
+        private static readonly JobStatus[] s_states = JobStateNames.Listed;
 
         public StatsCommand()
             : base("stats", "counts by state and type, the oldest due job's wait, the silos")
@@ -396,8 +396,8 @@ internal static partial class AdminCommands
                 WriteJson(output, new
                 {
                     at = counts.At,
-                    totals = s_states.ToDictionary(s => Name(s), s => counts.Total(s)),
-                    byType = counts.ByTypeAndState.GroupBy(c => c.JobType).ToDictionary(g => g.Key, g => g.ToDictionary(c => Name(c.State), c => c.Count)),
+                    totals = s_states.ToDictionary(s => JobStateNames.Name(s), s => counts.Total(s)),
+                    byType = counts.ByTypeAndState.GroupBy(c => c.JobType).ToDictionary(g => g.Key, g => g.ToDictionary(c => JobStateNames.Name(c.State), c => c.Count)),
                     oldestDueLagSeconds = counts.OldestDueLag.TotalSeconds,
                     pausedTypes = paused,
                     silos,
@@ -410,7 +410,7 @@ internal static partial class AdminCommands
                 .Concat(s_states.Select(s => counts.ByTypeAndState.Where(c => c.JobType == t && c.State == s).Sum(c => c.Count).ToString("N0", CultureInfo.InvariantCulture)))
                 .ToArray()).ToList();
             rows.Add(new[] { "TOTAL" }.Concat(s_states.Select(s => counts.Total(s).ToString("N0", CultureInfo.InvariantCulture))).ToArray());
-            Table(output, ["TYPE", .. s_states.Select(s => Name(s).ToUpperInvariant())], rows);
+            Table(output, ["TYPE", .. s_states.Select(s => JobStateNames.Name(s).ToUpperInvariant())], rows);
             output.WriteLine($"oldest due job waits {counts.OldestDueLag.TotalSeconds.ToString("0.0", CultureInfo.InvariantCulture)} s; silos: {silos.Count(s => s.Status == "Active")} active of {silos.Count} listed");
             return SiloCommandLine.ExitOk;
         }
@@ -420,8 +420,6 @@ internal static partial class AdminCommands
         state is null ? null
         : JobStateNames.TryParse(state, out var parsed) ? parsed
         : throw new ArgumentException($"--state takes {JobStateNames.All}, not '{state}'.");
-
-    private static string Name(JobStatus status) => status.ToString().ToLowerInvariant();
 
     private static string Time(DateTimeOffset? at) => at is { } t ? t.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss'Z'", CultureInfo.InvariantCulture) : "-";
 
