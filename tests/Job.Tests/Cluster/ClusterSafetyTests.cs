@@ -1,4 +1,5 @@
 using System.Globalization;
+using Job.Hosting;
 using Job.TestSilo;
 using Job.Tests.Infrastructure;
 using Job.Tests.Runtime;
@@ -21,11 +22,42 @@ public sealed class ClusterSafetyTests(DatabaseFixture db, ITestOutputHelper out
         await cluster.StartSiloReadyAsync(label: "owner");
 
         await using var harness = new JobsHarness(cluster.ConnectionString);
-        var ex = await Assert.ThrowsAnyAsync<Exception>(() => harness.StartAsync(b => b.Cluster("another-cluster")));
+        var ex = await Assert.ThrowsAsync<JobClusterConflictException>(() => harness.StartAsync(b => b.Cluster("another-cluster")));
         cluster.Log($"refused: {ex.GetType().Name}: {ex.Message}");
+        Assert.Equal("another-cluster", ex.ClusterId);
+        Assert.Equal(cluster.ClusterId, ex.OtherClusterId);
         Assert.Contains(cluster.ClusterId, ex.Message);
         Assert.Contains("another-cluster", ex.Message);
         Assert.Equal(0L, await cluster.ScalarAsync<long>("SELECT count(*) FROM orleans_membership WHERE deployment_id = 'another-cluster' AND status = 3"));
+    }
+
+    [Fact(Timeout = 180_000)]
+    public async Task Another_cluster_whose_silos_stopped_or_died_long_ago_no_longer_holds_the_database()
+    {
+        await using var cluster = await ClusterHarness.CreateAsync(await db.CreateDatabaseAsync(), output);
+        var stopped = await cluster.StartSiloReadyAsync(label: "stopped");
+        var killed = await cluster.StartSiloReadyAsync(label: "killed");
+
+        // One stops cleanly (Orleans writes it Dead), the other is killed: it stays Active in the table,
+        // and counts as alive until its last I-am-alive is older than Orleans' own limit.
+        await stopped.SignalAsync("TERM");
+        Assert.True(await stopped.WaitForExitAsync(TimeSpan.FromSeconds(60)), "the stopped silo did not exit within 60 s of SIGTERM");
+        killed.Kill9();
+        Assert.True(await killed.WaitForExitAsync(TimeSpan.FromSeconds(30)), "the killed silo did not exit");
+        Assert.Equal(1L, await cluster.ScalarAsync<long>("SELECT count(*) FROM orleans_membership WHERE deployment_id = @c AND status = 3", ("c", cluster.ClusterId)));
+
+        await using (var early = new JobsHarness(cluster.ConnectionString))
+        {
+            await Assert.ThrowsAsync<JobClusterConflictException>(() => early.StartAsync(b => b.Cluster("another-cluster")));
+        }
+
+        // Its I-am-alive aged out (as if the limit had passed): the database is free for another cluster.
+        await cluster.ExecuteAsync(
+            "UPDATE orleans_membership SET i_am_alive_time = now() - interval '1 hour' WHERE deployment_id = @c AND status = 3",
+            ("c", cluster.ClusterId));
+        await using var harness = new JobsHarness(cluster.ConnectionString);
+        await harness.StartAsync(b => b.Cluster("another-cluster"));
+        Assert.Equal(1L, await cluster.ScalarAsync<long>("SELECT count(*) FROM orleans_membership WHERE deployment_id = 'another-cluster' AND status = 3"));
     }
 
     [Fact(Timeout = 180_000)]

@@ -88,6 +88,9 @@ public sealed class DashboardFixture : IAsyncLifetime
         }) + "/jobs";
         ReadOnlyUrl = await StartAsync(_ => { }, null) + "/jobs";
 
+        // Expect(...) waits 5 s by default, page actions 30 s (below): on a machine busy with the other
+        // test classes' silos, a page that re-renders after a bulk action may take longer than 5 s.
+        Assertions.SetDefaultExpectTimeout(30_000);
         _playwright = await Playwright.CreateAsync();
         Browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
         {
