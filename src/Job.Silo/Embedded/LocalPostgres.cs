@@ -10,152 +10,6 @@ using Npgsql;
 namespace Job.Silo.Embedded;
 
 /// <summary>
-/// Settings for <see cref="LocalPostgres.StartAsync"/>. The defaults suit a throwaway server; the demo cluster
-/// sets <see cref="DataDirectory"/> and <see cref="KeepData"/> so its data survives restarts.
-/// </summary>
-public sealed class LocalPostgresOptions
-{
-    /// <summary>
-    /// Folder owned entirely by this server: it holds <c>pgdata/</c> (the cluster), <c>run/</c> (the Unix socket)
-    /// and <c>postgres.log</c>. <c>null</c> creates a fresh folder under /tmp so that the <c>postgres</c> system
-    /// user can reach it when we run as root. Unless <see cref="KeepData"/> is set the folder must be empty or
-    /// missing, because it is deleted on dispose.
-    /// </summary>
-    public string? DataDirectory { get; set; }
-
-    /// <summary>
-    /// TCP port on 127.0.0.1. 0 picks a free one (and retries with another port if someone grabs it first), which
-    /// is what tests want because other servers may share the machine.
-    /// </summary>
-    public int Port { get; set; }
-
-    /// <summary>
-    /// <c>false</c> trades durability for speed (fsync, synchronous_commit and full_page_writes off,
-    /// initdb --no-sync): right for tests whose data is disposable, wrong for anything you want to keep.
-    /// </summary>
-    public bool Fsync { get; set; } = true;
-
-    /// <summary>
-    /// Reuse an already initialized cluster in <see cref="DataDirectory"/> and never delete it, so a demo cluster
-    /// keeps its jobs across restarts.
-    /// </summary>
-    public bool KeepData { get; set; }
-
-    /// <summary>
-    /// Extra postgresql.conf settings (for example <c>max_connections</c>, <c>shared_buffers</c>). They are applied
-    /// last, so they win over the settings this class chooses.
-    /// </summary>
-    public IDictionary<string, string> ServerSettings { get; set; } = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
-
-    /// <summary>
-    /// Folder with initdb/pg_ctl/postgres, overriding discovery (JOB_PG_BIN, pg_config, /usr/lib/postgresql, PATH)
-    /// for machines with several PostgreSQL versions.
-    /// </summary>
-    public string? BinDirectory { get; set; }
-
-    /// <summary>
-    /// Require a password (scram-sha-256) from every role but the superuser, which keeps trust on this
-    /// machine's loopback and socket for administration. Tests turn this on so every connection path
-    /// is tried against a server that checks passwords, as production servers do; create such roles
-    /// with <see cref="LocalPostgres.CreateRoleAsync"/>.
-    /// </summary>
-    public bool PasswordAuthentication { get; set; }
-
-    /// <summary>
-    /// More addresses to listen on besides 127.0.0.1 (for example a test's virtual network), each
-    /// with a CIDR that may connect from there: <c>("10.77.0.1", "10.77.0.0/24")</c>. Roles other than
-    /// the superuser must give a password from these networks when <see cref="PasswordAuthentication"/>
-    /// is on; the superuser is never trusted from them.
-    /// </summary>
-    public IList<(string Address, string AllowedNetwork)> ExtraListenAddresses { get; set; } = [];
-
-    /// <summary>How long to wait for the server to accept connections before giving up with the log tail.</summary>
-    public TimeSpan StartTimeout { get; set; } = TimeSpan.FromSeconds(60);
-
-    /// <summary>
-    /// Starts a small detached watchdog that stops the server (and deletes a non-kept folder) if this process dies
-    /// without disposing it, e.g. on SIGKILL or a crashed test host, so no orphan server keeps running.
-    /// </summary>
-    public bool StopWithOwnerProcess { get; set; } = true;
-}
-
-/// <summary>A login role that owns a database, and the password it logs in with.</summary>
-/// <param name="Role">The role (a plain identifier).</param>
-/// <param name="Password">Its password.</param>
-public readonly record struct DatabaseOwner(string Role, string Password);
-
-/// <summary>
-/// Raised when no PostgreSQL server binaries can be found, so the user is told what to install instead of
-/// seeing a bare "file not found".
-/// </summary>
-public sealed class PostgresNotInstalledException : Exception
-{
-    /// <summary>Creates the exception with installation instructions.</summary>
-    public PostgresNotInstalledException()
-        : this(Array.Empty<string>())
-    {
-    }
-
-    /// <summary>Creates the exception with a custom message.</summary>
-    public PostgresNotInstalledException(string message)
-        : base(message)
-    {
-    }
-
-    /// <summary>Creates the exception with a custom message and cause.</summary>
-    public PostgresNotInstalledException(string message, Exception innerException)
-        : base(message, innerException)
-    {
-    }
-
-    /// <summary>Creates the exception listing the places that were searched, to make a wrong setup obvious.</summary>
-    public PostgresNotInstalledException(IEnumerable<string> searched)
-        : base(BuildMessage(searched))
-    {
-    }
-
-    private static string BuildMessage(IEnumerable<string> searched)
-    {
-        var sb = new StringBuilder();
-        sb.Append("PostgreSQL server binaries (initdb, pg_ctl, postgres) were not found. Install the PostgreSQL server: ");
-        sb.Append("on Debian/Ubuntu run 'sudo apt-get install postgresql' (binaries land in /usr/lib/postgresql/<version>/bin); ");
-        sb.Append("on Fedora/RHEL 'sudo dnf install postgresql-server'; on macOS 'brew install postgresql'. ");
-        sb.Append("Or set JOB_PG_BIN to the folder that contains initdb, pg_ctl and postgres.");
-        var list = searched.ToList();
-        if (list.Count > 0)
-        {
-            sb.Append(" Searched: ").Append(string.Join(", ", list)).Append('.');
-        }
-
-        return sb.ToString();
-    }
-}
-
-/// <summary>
-/// Raised when initdb or the server fails; the message carries the tool output and the tail of the server log
-/// because that is where the actual reason (port in use, bad setting, permissions) is.
-/// </summary>
-public sealed class LocalPostgresException : Exception
-{
-    /// <summary>Creates the exception.</summary>
-    public LocalPostgresException()
-    {
-    }
-
-    /// <summary>Creates the exception with a message.</summary>
-    public LocalPostgresException(string message)
-        : base(message)
-    {
-    }
-
-    /// <summary>Creates the exception with a message and cause.</summary>
-    public LocalPostgresException(string message, Exception innerException)
-        : base(message, innerException)
-    {
-    }
-}
-
-/// <summary>
 /// A private PostgreSQL server in a folder of its own on a loopback port, so tests and the demo cluster need no
 /// preinstalled, configured database and never touch a server someone else runs on this machine (e.g. 5432).
 /// As root (CI containers) the server runs as the <c>postgres</c> system user because initdb refuses root.
@@ -165,8 +19,7 @@ public sealed class LocalPostgresException : Exception
 /// </summary>
 public sealed class LocalPostgres : IAsyncDisposable
 {
-    private const string PostgresUser = "postgres";
-    private const string IncludeFileName = "job_local.conf";
+    internal const string PostgresUser = "postgres";
     private static readonly Regex DatabaseNamePattern = new("^[A-Za-z_][A-Za-z0-9_]{0,62}$", RegexOptions.CultureInvariant);
 
     private readonly LocalPostgresOptions _options;
@@ -228,7 +81,7 @@ public sealed class LocalPostgres : IAsyncDisposable
     /// Finds the server binaries the same way <see cref="StartAsync"/> does, so callers (e.g. tests) can skip or
     /// explain instead of failing; returns <c>null</c> when PostgreSQL is not installed.
     /// </summary>
-    public static string? FindBinDirectory() => FindBinDirectory(null, new List<string>());
+    public static string? FindBinDirectory() => PostgresBinaries.Find(null, []);
 
     /// <summary>
     /// Initializes (unless reusing a kept cluster) and starts the server, returning once it accepts connections,
@@ -240,14 +93,14 @@ public sealed class LocalPostgres : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(options);
         var searched = new List<string>();
-        var binDir = FindBinDirectory(options.BinDirectory, searched) ?? throw new PostgresNotInstalledException(searched);
+        var binDir = PostgresBinaries.Find(options.BinDirectory, searched) ?? throw new PostgresNotInstalledException(searched);
 
         string? runuser = null;
         if (!OperatingSystem.IsWindows() && Environment.IsPrivilegedProcess)
         {
-            runuser = FindExecutable("runuser", "/usr/sbin", "/sbin", "/usr/bin", "/bin")
+            runuser = ToolProcess.FindExecutable("runuser", "/usr/sbin", "/sbin", "/usr/bin", "/bin")
                 ?? throw new LocalPostgresException("Running as root requires 'runuser' (util-linux) to start PostgreSQL as the 'postgres' user, but it was not found.");
-            var id = await RunAsync("id", ["-u", PostgresUser], null, TimeSpan.FromSeconds(10), ct).ConfigureAwait(false);
+            var id = await ToolProcess.RunAsync("id", ["-u", PostgresUser], null, TimeSpan.FromSeconds(10), ct).ConfigureAwait(false);
             if (id.ExitCode != 0)
             {
                 throw new LocalPostgresException(
@@ -496,7 +349,7 @@ public sealed class LocalPostgres : IAsyncDisposable
             targets.Add(_socketDir);
         }
 
-        var chown = await RunAsync("chown", targets, null, TimeSpan.FromSeconds(60), ct).ConfigureAwait(false);
+        var chown = await ToolProcess.RunAsync("chown", targets, null, TimeSpan.FromSeconds(60), ct).ConfigureAwait(false);
         if (chown.ExitCode != 0)
         {
             throw new LocalPostgresException($"chown of '{DataDirectory}' to the postgres user failed: {chown.Output}");
@@ -632,38 +485,14 @@ public sealed class LocalPostgres : IAsyncDisposable
 
     private async Task WriteSettingsAsync(CancellationToken ct)
     {
-        // Settings live in an included file rewritten on every start: no shell quoting of pg_ctl -o, and a kept
-        // cluster picks up the new port.
-        var listen = string.Join(",", _options.ExtraListenAddresses.Select(a => a.Address).Prepend("127.0.0.1"));
-        var settings = new List<KeyValuePair<string, string>>
-        {
-            new("listen_addresses", listen),
-            new("port", Port.ToString(CultureInfo.InvariantCulture)),
-            new("unix_socket_directories", _socketDir),
-            new("fsync", _options.Fsync ? "on" : "off"),
-        };
-        if (!_options.Fsync)
-        {
-            settings.Add(new("synchronous_commit", "off"));
-            settings.Add(new("full_page_writes", "off"));
-        }
-
-        settings.AddRange(_options.ServerSettings);
-
-        var sb = new StringBuilder("# Written by Job.Silo.Embedded.LocalPostgres on every start; edits are overwritten.\n");
-        foreach (var (key, value) in settings)
-        {
-            sb.Append(key).Append(" = '").Append(value.Replace("'", "''", StringComparison.Ordinal)).Append("'\n");
-        }
-
-        var includePath = Path.Combine(_pgData, IncludeFileName);
-        await File.WriteAllTextAsync(includePath, sb.ToString(), ct).ConfigureAwait(false);
+        var includePath = Path.Combine(_pgData, ServerConfigFiles.IncludeFileName);
+        await File.WriteAllTextAsync(includePath, ServerConfigFiles.Settings(_options, Port, _socketDir), ct).ConfigureAwait(false);
 
         var hbaPath = Path.Combine(_pgData, "pg_hba.conf");
-        await File.WriteAllTextAsync(hbaPath, HostBasedAuthentication(), ct).ConfigureAwait(false);
+        await File.WriteAllTextAsync(hbaPath, ServerConfigFiles.HostBasedAuthentication(_options), ct).ConfigureAwait(false);
 
         var mainConf = Path.Combine(_pgData, "postgresql.conf");
-        var includeLine = $"include '{IncludeFileName}'";
+        var includeLine = $"include '{ServerConfigFiles.IncludeFileName}'";
         var conf = await File.ReadAllTextAsync(mainConf, ct).ConfigureAwait(false);
         if (!conf.Contains(includeLine, StringComparison.Ordinal))
         {
@@ -672,7 +501,7 @@ public sealed class LocalPostgres : IAsyncDisposable
 
         if (RunAsPostgresUser)
         {
-            var chown = await RunAsync("chown", [PostgresUser + ":", includePath, mainConf, hbaPath], null, TimeSpan.FromSeconds(30), ct).ConfigureAwait(false);
+            var chown = await ToolProcess.RunAsync("chown", [PostgresUser + ":", includePath, mainConf, hbaPath], null, TimeSpan.FromSeconds(30), ct).ConfigureAwait(false);
             if (chown.ExitCode != 0)
             {
                 throw new LocalPostgresException($"chown of '{includePath}' failed: {chown.Output}");
@@ -680,78 +509,13 @@ public sealed class LocalPostgres : IAsyncDisposable
         }
     }
 
-    // Rewritten on every start, like the settings. The superuser keeps trust on loopback and the
-    // socket (administration, creating test databases); with PasswordAuthentication every other role
-    // must give a password, and nobody is trusted from the extra networks.
-    private string HostBasedAuthentication()
-    {
-        var others = _options.PasswordAuthentication ? "scram-sha-256" : "trust";
-        var sb = new StringBuilder("# Written by Job.Silo.Embedded.LocalPostgres on every start; edits are overwritten.\n");
-        sb.Append("local all ").Append(PostgresUser).Append(" trust\n");
-        sb.Append("host all ").Append(PostgresUser).Append(" 127.0.0.1/32 trust\n");
-        sb.Append("host all ").Append(PostgresUser).Append(" ::1/128 trust\n");
-        sb.Append("local all all ").Append(others).Append('\n');
-        sb.Append("host all all 127.0.0.1/32 ").Append(others).Append('\n');
-        sb.Append("host all all ::1/128 ").Append(others).Append('\n');
-        foreach (var (_, network) in _options.ExtraListenAddresses)
-        {
-            sb.Append("host all all ").Append(network).Append(" scram-sha-256\n");
-        }
-
-        return sb.ToString();
-    }
-
-    private async Task StartWatchdogAsync(CancellationToken ct)
-    {
-        // A detached shell (own session, not our child, so neither Ctrl+C nor a process-tree kill reaches it) polls
-        // our pid; if we vanish while the server runs, or after stopping it but before deleting a throwaway folder
-        // (test hosts get killed mid-ProcessExit), it stops the server and wipes the folder. Otherwise it exits on
-        // its own once the server is stopped and the folder is gone.
-        const string script = """
-            exec </dev/null >/dev/null 2>&1
-            owner=$1; pidfile=$2; wipe1=$3; wipe2=$4; shift 4
-            while kill -0 "$owner" && [ -f "$pidfile" ]; do sleep 0.5; done
-            while kill -0 "$owner" && [ -n "$wipe1" ] && [ -d "$wipe1" ]; do sleep 0.5; done
-            kill -0 "$owner" && exit 0
-            [ -f "$pidfile" ] && "$@"
-            [ -n "$wipe1" ] && rm -rf -- "$wipe1"
-            [ -n "$wipe2" ] && rm -rf -- "$wipe2"
-            exit 0
-            """;
-        var args = new List<string>();
-        var setsid = FindExecutable("setsid", "/usr/bin", "/bin");
-        string file;
-        if (setsid is not null)
-        {
-            file = setsid;
-            args.Add("-f");
-            args.Add("/bin/sh");
-        }
-        else
-        {
-            file = "/bin/sh";
-        }
-
-        args.AddRange(["-c", script, "job-pg-watchdog", Environment.ProcessId.ToString(CultureInfo.InvariantCulture), PidFile]);
-        args.Add(_options.KeepData ? "" : DataDirectory);
-        args.Add(_ownsSocketDir ? _socketDir : "");
-        if (RunAsPostgresUser)
-        {
-            args.AddRange([_runuser!, "-u", PostgresUser, "--"]);
-        }
-
-        args.AddRange([Bin("pg_ctl"), "stop", "-D", _pgData, "-m", _options.KeepData ? "fast" : "immediate", "-w"]);
-
-        if (setsid is not null)
-        {
-            await RunAsync(file, args, "/", TimeSpan.FromSeconds(10), ct).ConfigureAwait(false);
-        }
-        else
-        {
-            using var p = Process.Start(CreateStartInfo(file, args, "/"));
-            p?.StandardInput.Close();
-        }
-    }
+    private Task StartWatchdogAsync(CancellationToken ct) => ServerWatchdog.StartAsync(
+        PidFile,
+        _options.KeepData ? "" : DataDirectory,
+        _ownsSocketDir ? _socketDir : "",
+        RunAsPostgresUser ? [_runuser!, "-u", PostgresUser, "--"] : [],
+        [Bin("pg_ctl"), "stop", "-D", _pgData, "-m", _options.KeepData ? "fast" : "immediate", "-w"],
+        ct);
 
     private async Task StopServerAsync(string mode, CancellationToken ct)
     {
@@ -842,178 +606,15 @@ public sealed class LocalPostgres : IAsyncDisposable
 
     private static int PickFreePort() => global::Job.Hosting.FreePorts.Take(1)[0];
 
-    private static string? FindBinDirectory(string? explicitDir, List<string> searched)
-    {
-        if (!string.IsNullOrWhiteSpace(explicitDir))
-        {
-            searched.Add($"BinDirectory option ({explicitDir})");
-            return HasServerBinaries(explicitDir) ? Path.GetFullPath(explicitDir) : null;
-        }
-
-        var env = Environment.GetEnvironmentVariable("JOB_PG_BIN");
-        if (!string.IsNullOrWhiteSpace(env))
-        {
-            searched.Add($"JOB_PG_BIN ({env})");
-            return HasServerBinaries(env) ? Path.GetFullPath(env) : null;
-        }
-
-        searched.Add("pg_config --bindir");
-        var pgConfig = FindExecutable("pg_config");
-        if (pgConfig is not null)
-        {
-            try
-            {
-                using var p = Process.Start(CreateStartInfo(pgConfig, ["--bindir"], null));
-                if (p is not null)
-                {
-                    p.StandardInput.Close();
-                    var output = p.StandardOutput.ReadToEnd().Trim();
-                    if (p.WaitForExit(10_000) && p.ExitCode == 0 && HasServerBinaries(output))
-                    {
-                        return output;
-                    }
-                }
-            }
-            catch (Exception e) when (e is System.ComponentModel.Win32Exception or IOException or InvalidOperationException)
-            {
-                // Fall through to the other locations.
-            }
-        }
-
-        const string debianRoot = "/usr/lib/postgresql";
-        searched.Add(debianRoot + "/*/bin");
-        if (Directory.Exists(debianRoot))
-        {
-            var best = Directory.EnumerateDirectories(debianRoot)
-                .Select(d => (Dir: Path.Combine(d, "bin"), Version: ParseVersion(Path.GetFileName(d))))
-                .Where(x => x.Version is not null && HasServerBinaries(x.Dir))
-                .OrderByDescending(x => x.Version)
-                .Select(x => x.Dir)
-                .FirstOrDefault();
-            if (best is not null)
-            {
-                return best;
-            }
-        }
-
-        searched.Add("PATH");
-        var initdb = FindExecutable("initdb");
-        if (initdb is not null)
-        {
-            var resolved = File.ResolveLinkTarget(initdb, returnFinalTarget: true)?.FullName ?? initdb;
-            foreach (var dir in new[] { Path.GetDirectoryName(resolved), Path.GetDirectoryName(initdb) })
-            {
-                if (dir is not null && HasServerBinaries(dir))
-                {
-                    return dir;
-                }
-            }
-        }
-
-        return null;
-    }
-
-    private static Version? ParseVersion(string name) =>
-        Version.TryParse(name.Contains('.', StringComparison.Ordinal) ? name : name + ".0", out var v) ? v : null;
-
-    private static bool HasServerBinaries(string dir)
-    {
-        var ext = OperatingSystem.IsWindows() ? ".exe" : "";
-        return Directory.Exists(dir) && new[] { "initdb", "pg_ctl", "postgres" }.All(n => File.Exists(Path.Combine(dir, n + ext)));
-    }
-
-    private static string? FindExecutable(string name, params string[] extraDirs)
-    {
-        var ext = OperatingSystem.IsWindows() ? ".exe" : "";
-        var path = Environment.GetEnvironmentVariable("PATH") ?? "";
-        return path.Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
-            .Concat(extraDirs)
-            .Select(d => Path.Combine(d, name + ext))
-            .FirstOrDefault(File.Exists);
-    }
-
-    private Task<ProcessResult> RunPgAsync(string file, IReadOnlyList<string> args, TimeSpan timeout, CancellationToken ct)
+    private Task<ToolResult> RunPgAsync(string file, IReadOnlyList<string> args, TimeSpan timeout, CancellationToken ct)
     {
         if (!RunAsPostgresUser)
         {
-            return RunAsync(file, args, DataDirectory, timeout, ct);
+            return ToolProcess.RunAsync(file, args, DataDirectory, timeout, ct);
         }
 
         var wrapped = new List<string> { "-u", PostgresUser, "--", file };
         wrapped.AddRange(args);
-        return RunAsync(_runuser!, wrapped, DataDirectory, timeout, ct);
+        return ToolProcess.RunAsync(_runuser!, wrapped, DataDirectory, timeout, ct);
     }
-
-    private static ProcessStartInfo CreateStartInfo(string file, IEnumerable<string> args, string? workingDirectory)
-    {
-        var psi = new ProcessStartInfo(file)
-        {
-            UseShellExecute = false,
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            WorkingDirectory = workingDirectory ?? "",
-        };
-        foreach (var a in args)
-        {
-            psi.ArgumentList.Add(a);
-        }
-
-        // Server messages in a predictable language for the log-tail checks.
-        psi.Environment["LC_MESSAGES"] = "C";
-        return psi;
-    }
-
-    private static async Task<ProcessResult> RunAsync(string file, IReadOnlyList<string> args, string? workingDirectory, TimeSpan timeout, CancellationToken ct)
-    {
-        using var process = new Process { StartInfo = CreateStartInfo(file, args, workingDirectory) };
-        try
-        {
-            process.Start();
-        }
-        catch (System.ComponentModel.Win32Exception e)
-        {
-            throw new LocalPostgresException($"Could not run '{file}': {e.Message}", e);
-        }
-
-        process.StandardInput.Close();
-        var stdout = process.StandardOutput.ReadToEndAsync(CancellationToken.None);
-        var stderr = process.StandardError.ReadToEndAsync(CancellationToken.None);
-        using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        cts.CancelAfter(timeout);
-        try
-        {
-            await process.WaitForExitAsync(cts.Token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-            try
-            {
-                process.Kill(entireProcessTree: true);
-            }
-            catch (InvalidOperationException)
-            {
-                // Already exited.
-            }
-
-            ct.ThrowIfCancellationRequested();
-            throw new LocalPostgresException($"'{Path.GetFileName(file)} {string.Join(' ', args)}' did not finish within {timeout}.");
-        }
-
-        string output;
-        try
-        {
-            // A grandchild holding our pipes must not hang us; the exit code is what matters.
-            await Task.WhenAll(stdout, stderr).WaitAsync(TimeSpan.FromSeconds(5), CancellationToken.None).ConfigureAwait(false);
-            output = (stdout.Result + stderr.Result).Trim();
-        }
-        catch (TimeoutException)
-        {
-            output = "(output unavailable)";
-        }
-
-        return new ProcessResult(process.ExitCode, output);
-    }
-
-    private sealed record ProcessResult(int ExitCode, string Output);
 }
