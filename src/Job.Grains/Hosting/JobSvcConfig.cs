@@ -133,8 +133,9 @@ public sealed class JobSvcConfigBuilder
     /// messages from Information and everything else from Warning).</summary>
     public JobSvcConfigBuilder Logging(Action<Microsoft.Extensions.Logging.ILoggingBuilder> configure) { ConfigureLoggingValue = configure; return this; }
 
-    /// <summary>Delete finished jobs and their history once they are this old (application clock);
-    /// see <see cref="JobsOptions.HistoryRetention"/>. Not set: kept forever.</summary>
+    /// <summary>Delete finished jobs and their history once they are this old (application clock), and
+    /// live jobs' events as old (but their first and their current run's); see
+    /// <see cref="JobsOptions.HistoryRetention"/>. Not set: kept forever.</summary>
     public JobSvcConfigBuilder HistoryRetention(TimeSpan retention) { HistoryRetentionValue = retention; return this; }
 
     /// <summary>The PostgreSQL schema of Job's tables (default <c>job</c>); every process of the cluster

@@ -22,6 +22,7 @@ internal sealed partial class ClusterMaintenance(JobRuntime runtime, string? clu
 
     private readonly Dictionary<string, DateTime> _reported = new(StringComparer.Ordinal);
     private readonly Storage.ScheduleTickStore _ticks = new(runtime.Database);
+    private readonly HistoryTrimmer _trimmer = new(runtime);
 
     /// <summary>How often the leader runs a pass: twice per lost interval, and at least every 30 s so a
     /// late claim of a dead silo waits no longer.</summary>
@@ -45,6 +46,7 @@ internal sealed partial class ClusterMaintenance(JobRuntime runtime, string? clu
         if (runtime.Options.HistoryRetention is { } retention)
         {
             await Step("delete finished jobs past the retention", () => PruneAsync(retention, ct)).ConfigureAwait(false);
+            await Step("delete live jobs' history past the retention", () => TrimAsync(retention, ct)).ConfigureAwait(false);
         }
 
         await Step("look for jobs nobody claims", () => ReportWaitingAsync(ct)).ConfigureAwait(false);
@@ -102,6 +104,15 @@ internal sealed partial class ClusterMaintenance(JobRuntime runtime, string? clu
         }
     }
 
+    private async Task TrimAsync(TimeSpan retention, CancellationToken ct)
+    {
+        var before = runtime.Clock.Now - retention;
+        if (await _trimmer.TrimAsync(before, ct).ConfigureAwait(false) is > 0 and var deleted)
+        {
+            LogTrimmed(deleted, before);
+        }
+    }
+
     private async Task ReportWaitingAsync(CancellationToken ct)
     {
         var now = DateTime.UtcNow;
@@ -122,6 +133,9 @@ internal sealed partial class ClusterMaintenance(JobRuntime runtime, string? clu
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Deleted {Count} finished job(s) that finished before {Before:O}, with their history.")]
     private partial void LogPruned(int count, DateTimeOffset before);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Deleted {Count} event(s) recorded before {Before:O} from the history of jobs still live (each keeps its first event and its current run's).")]
+    private partial void LogTrimmed(int count, DateTimeOffset before);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Jobs of type {JobType} are due since {DueAt:O} and have waited more than {After} unclaimed: is a silo running with this type registered, with room to run it? They wait, they are not lost.")]
     private partial void LogWaiting(string jobType, DateTimeOffset dueAt, TimeSpan after);

@@ -34,9 +34,90 @@ public sealed class RetentionTests(DatabaseFixture db) : IClassFixture<DatabaseF
         Assert.Equal(0L, await EventCountAsync(completed, cancelled));
         var stillWaiting = await jobs.FindAsync(waiting);
         Assert.False(stillWaiting.Completed);
-        Assert.NotEmpty(stillWaiting.Events);
+        // Older than the retention, but its whole history is its current execution's: kept.
+        Assert.Equal([JobEventTypes.Initialized, JobEventTypes.ExecutionScheduled], stillWaiting.Events.Select(e => e.Type));
         Assert.True((await jobs.FindAsync(recent)).Completed);
         Assert.True(await EventCountAsync(recent) > 0);
+    }
+
+    [Fact]
+    public async Task A_job_that_reschedules_itself_keeps_its_first_event_and_the_history_within_the_retention()
+    {
+        var (clock, controller) = ClockHandle.Artificial(ArtificialClockConfig.Manual());
+        await using var harness = new JobsHarness(db.ConnectionString);
+        var jobs = await harness.StartAsync(b => b.Clock(clock).HistoryRetention(TimeSpan.FromHours(1)));
+        var init = new TestInitializer($"forever-{Guid.NewGuid():N}", (_, _, _) => Task.FromResult(JobCompletion.RescheduleIn(TimeSpan.FromMinutes(30))));
+        var spawner = jobs.AddInitializer(init);
+        await jobs.StartPollAsync();
+        var spawnedAt = clock.Now;
+        var job = (await spawner.SpawnAsync(JobId.New(), new TestConfig())).Id;
+
+        // Runs 30 min apart, each writing execution_completed and the next execution_scheduled. (The
+        // leader's own passes may trim meanwhile: the probe is the run and its reschedule, not a count.)
+        async Task RunAsync(int run)
+        {
+            await JobsHarness.EventuallyAsync(() => Task.FromResult(init.Runs.Count), n => n == run);
+            await JobsHarness.EventuallyAsync(() => jobs.FindAsync(job), j => j.Events[^1].Type == JobEventTypes.ExecutionScheduled && j.Events[^1].RecordedAt == clock.Now);
+        }
+
+        for (var run = 1; run <= 6; run++)
+        {
+            if (run > 1)
+            {
+                await controller.AdvanceAsync(TimeSpan.FromMinutes(30));
+            }
+
+            await RunAsync(run);
+        }
+
+        await jobs.GrainFactory.GetGrain<global::Job.Maintenance.IJobLeaderGrain>(0).RunMaintenanceAsync();
+
+        // 2.5 h after the spawn, with 1 h kept: the first event, then the runs at 1.5, 2 and 2.5 h.
+        var events = (await jobs.FindAsync(job)).Events;
+        Assert.Equal(JobEventTypes.Initialized, events[0].Type);
+        Assert.Equal(spawnedAt, events[0].RecordedAt);
+        Assert.Equal(
+            [JobEventTypes.ExecutionCompleted, JobEventTypes.ExecutionScheduled, JobEventTypes.ExecutionCompleted, JobEventTypes.ExecutionScheduled,
+             JobEventTypes.ExecutionCompleted, JobEventTypes.ExecutionScheduled],
+            events.Skip(1).Select(e => e.Type));
+        Assert.Equal(
+            [90, 90, 120, 120, 150, 150],
+            events.Skip(1).Select(e => (int)(e.RecordedAt - spawnedAt).TotalMinutes));
+
+        // It goes on running on its own schedule.
+        await controller.AdvanceAsync(TimeSpan.FromMinutes(30));
+        await RunAsync(7);
+    }
+
+    [Fact]
+    public async Task The_trim_walks_every_live_job_and_takes_a_long_history_in_several_statements()
+    {
+        var (clock, _) = ClockHandle.Artificial(ArtificialClockConfig.Manual());
+        await using var harness = new JobsHarness(db.ConnectionString);
+        var jobs = await harness.StartAsync(b => b.Clock(clock).HistoryRetention(TimeSpan.FromHours(1)));
+        var spawner = jobs.AddInitializer(TestInitializer.Completing($"walk-{Guid.NewGuid():N}"));
+
+        // 2,500 live jobs (more than two windows), each with two runs older than the retention before
+        // its current execution; one of them with 12,000 (more than one statement deletes).
+        var ids = (await spawner.SpawnAllAsync(Enumerable.Range(0, 2_500)
+                .Select(i => new JobSpec<TestConfig>(JobId.New(), new TestConfig(i)) { ScheduleAt = clock.Now.AddDays(1) }).ToList()))
+            .Select(j => j.Id.Value).ToArray();
+        var old = clock.Now.AddHours(-2);
+        await SqlHelper.ExecuteAsync(db.ConnectionString,
+            "INSERT INTO job_events (job_id, event_type, attempt, recorded_at) SELECT id, t, 1, @old FROM unnest(@ids) AS id, unnest(ARRAY['execution_completed', 'execution_scheduled']) AS t",
+            ("ids", ids), ("old", old));
+        await SqlHelper.ExecuteAsync(db.ConnectionString,
+            "INSERT INTO job_events (job_id, event_type, attempt, recorded_at) SELECT @id, 'execution_completed', 1, @old FROM generate_series(1, 12000)",
+            ("id", ids[1_234]), ("old", old));
+        await SqlHelper.ExecuteAsync(db.ConnectionString,
+            "INSERT INTO job_events (job_id, event_type, attempt, scheduled_at, recorded_at) SELECT id, 'execution_scheduled', 1, @at, @now FROM unnest(@ids) AS id",
+            ("ids", ids), ("at", clock.Now.AddDays(1)), ("now", clock.Now));
+
+        await jobs.GrainFactory.GetGrain<global::Job.Maintenance.IJobLeaderGrain>(0).RunMaintenanceAsync();
+
+        Assert.Equal(0L, await SqlHelper.ScalarAsync<long>(db.ConnectionString, "SELECT count(*) FROM job_events WHERE job_id = ANY(@ids) AND recorded_at < @old + interval '1 minute'", ("ids", ids), ("old", old)));
+        // Each keeps its initialized and its spawn's execution_scheduled (not older than the retention) and the current one.
+        Assert.Equal(3L * ids.Length, await SqlHelper.ScalarAsync<long>(db.ConnectionString, "SELECT count(*) FROM job_events WHERE job_id = ANY(@ids)", ("ids", ids)));
     }
 
     [Fact]
