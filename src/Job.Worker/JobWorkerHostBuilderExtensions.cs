@@ -244,23 +244,35 @@ public static class JobWorkerHostBuilderExtensions
 
             if (otlp.Endpoint is not null)
             {
-                meters.AddOtlpExporter(exporter => ConfigureOtlp(exporter, otlp));
+                meters.AddOtlpExporter(exporter => ConfigureOtlp(exporter, otlp, "v1/metrics"));
             }
         });
         if (otlp.Endpoint is not null)
         {
             telemetry.WithTracing(traces => traces
                 .AddSource(JobTelemetry.SourceName)
-                .AddOtlpExporter(exporter => ConfigureOtlp(exporter, otlp)));
+                .AddOtlpExporter(exporter => ConfigureOtlp(exporter, otlp, "v1/traces")));
         }
 
         return builder;
     }
 
-    private static void ConfigureOtlp(OtlpExporterOptions exporter, WorkerOtlpOptions otlp)
+    // Otlp:Endpoint is the collector's base address, for both signals, as OTEL_EXPORTER_OTLP_ENDPOINT is:
+    // over http/protobuf each signal has a path of its own (/v1/metrics, /v1/traces), which the exporter
+    // appends only to an endpoint it read from the environment, never to one set in code.
+    internal static void ConfigureOtlp(OtlpExporterOptions exporter, WorkerOtlpOptions otlp, string signalPath)
     {
-        exporter.Endpoint = otlp.Endpoint!;
-        exporter.Protocol = otlp.Protocol == "http/protobuf" ? OtlpExportProtocol.HttpProtobuf : OtlpExportProtocol.Grpc;
+        if (otlp.Protocol == "http/protobuf")
+        {
+            exporter.Protocol = OtlpExportProtocol.HttpProtobuf;
+            var baseAddress = otlp.Endpoint!.AbsoluteUri;
+            exporter.Endpoint = new Uri((baseAddress.EndsWith('/') ? baseAddress : baseAddress + "/") + signalPath);
+        }
+        else
+        {
+            exporter.Protocol = OtlpExportProtocol.Grpc;
+            exporter.Endpoint = otlp.Endpoint!;
+        }
     }
 
     /// <summary>Binds <typeparamref name="T"/> from its section once, however many extensions ask for it.</summary>

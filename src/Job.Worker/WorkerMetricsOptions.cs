@@ -32,7 +32,9 @@ public sealed class WorkerOtlpOptions
     /// <summary>The configuration section: <c>Otlp</c>.</summary>
     public const string SectionName = "Otlp";
 
-    /// <summary>The collector's address, <c>http(s)://host:port</c>. Unset (the default) exports nothing.</summary>
+    /// <summary>The collector's address, <c>http(s)://host:port</c>, for metrics and traces alike. Over
+    /// <c>http/protobuf</c> each signal goes to its path under it (<c>/v1/metrics</c>, <c>/v1/traces</c>), as
+    /// with <c>OTEL_EXPORTER_OTLP_ENDPOINT</c>. Unset (the default) exports nothing.</summary>
     public Uri? Endpoint { get; set; }
 
     /// <summary><c>grpc</c> (the default, port 4317 by convention) or <c>http/protobuf</c> (4318).</summary>
