@@ -15,11 +15,13 @@ public enum JobMisfireKind
 
 /// <summary>
 /// What a schedule does with the ticks it missed while no silo could fire them (the whole cluster
-/// was down, or could not reach the database). A tick counts as missed when it fell due more than
-/// <see cref="JobScheduleSpec{TConfig}.MisfireThreshold"/> before the cluster's leader started (or got
-/// the database back); ticks later than that run however late they are handled, so a leader that
-/// moves to another silo after a crash (seconds) misses nothing. The default is <see cref="RunOnce"/>:
-/// work that should have happened does, once, without a burst of stale runs.
+/// was down, or could not reach the database). A schedule misfired when one of its ticks fell due more
+/// than <see cref="JobScheduleSpec{TConfig}.MisfireThreshold"/> before the cluster's leader started (or
+/// got the database back); the policy then decides among all its ticks due up to now, those of the
+/// last minute included. Without such a tick, every late tick runs, so a leader that moves to another
+/// silo after a crash (seconds) misses nothing. The default is <see cref="RunOnce"/>: work that should
+/// have happened does, once, without a burst of stale runs. The ticks a policy picks are fired like
+/// any others: under the overlap policy Skip, one due while an earlier one's job has not ended is skipped.
 /// </summary>
 public sealed record JobMisfirePolicy
 {

@@ -147,9 +147,9 @@ internal sealed partial class ScheduleTicker(JobRuntime runtime, ILogger logger)
         _broken.Remove(schedule.Name);
         if (plan.MissedFrom is { } missedFrom)
         {
-            var dropped = Math.Max(0, CountBefore(schedule, missedFrom, plan.MissedUntil!.Value) - plan.MissedRun);
-            JobTelemetry.ScheduleTicks.Add(dropped, new(JobTelemetry.TagSchedule, schedule.Name), new(JobTelemetry.TagOutcome, "missed"));
-            LogMissed(schedule.Name, missedFrom, plan.MissedUntil!.Value, schedule.Misfire.ToString(), plan.MissedRun);
+            var missed = CountBetween(schedule, missedFrom, plan.MissedUntil!.Value);
+            JobTelemetry.ScheduleTicks.Add(Math.Max(0, missed - plan.MissedRun), new(JobTelemetry.TagSchedule, schedule.Name), new(JobTelemetry.TagOutcome, "missed"));
+            LogMissed(schedule.Name, missed, missedFrom, plan.MissedUntil!.Value, schedule.Misfire.ToString(), plan.MissedRun);
         }
 
         foreach (var tick in fired)
@@ -174,8 +174,8 @@ internal sealed partial class ScheduleTicker(JobRuntime runtime, ILogger logger)
 
     // How many ticks were missed (for the metric), counted up to a bound: an every-second schedule
     // down for a month is "many", not a count worth a million iterations.
-    private static int CountBefore(DueSchedule schedule, DateTimeOffset from, DateTimeOffset until) =>
-        CronSchedule.Parse(schedule.Name, schedule.Cron, schedule.TimeZone).Between(from, until).TakeWhile(t => t < until).Take(100_000).Count();
+    private static int CountBetween(DueSchedule schedule, DateTimeOffset from, DateTimeOffset until) =>
+        CronSchedule.Parse(schedule.Name, schedule.Cron, schedule.TimeZone).Between(from, until).Take(100_000).Count();
 
     private string[] Backoffs()
     {
@@ -204,8 +204,8 @@ internal sealed partial class ScheduleTicker(JobRuntime runtime, ILogger logger)
     [LoggerMessage(Level = LogLevel.Information, Message = "Schedule {Schedule}: tick {Tick:O} skipped, the previous tick's job has not ended (overlap policy Skip).")]
     private partial void LogSkipped(string schedule, DateTimeOffset tick);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Schedule {Schedule} missed its ticks from {From:O} to before {Until:O} while no silo could fire them; misfire policy {Policy} runs {Runs} of them.")]
-    private partial void LogMissed(string schedule, DateTimeOffset from, DateTimeOffset until, string policy, int runs);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Schedule {Schedule} missed {Missed} tick(s), from {From:O} to {Until:O}, while no silo could fire them; its misfire policy {Policy} picks {Picked} of them to fire now (under the overlap policy Skip, a pick due while an earlier one's job has not ended is skipped).")]
+    private partial void LogMissed(string schedule, int missed, DateTimeOffset from, DateTimeOffset until, string policy, int picked);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Schedule {Schedule} cannot fire on this silo; it is tried again in {Backoff}.")]
     private partial void LogScheduleBroken(string schedule, TimeSpan backoff, Exception exception);

@@ -177,6 +177,62 @@ public sealed class ScheduleTests(DatabaseFixture db) : IClassFixture<DatabaseFi
     }
 
     [Fact]
+    public async Task An_outage_longer_than_the_threshold_is_one_misfire_and_the_policy_decides_its_last_minute_too()
+    {
+        var (clock, controller) = ClockHandle.Artificial(ArtificialClockConfig.ManualAt(s_monday.AddMinutes(20).AddSeconds(5))); // 00:30:05
+        await using var harness = new JobsHarness(await db.CreateDatabaseAsync());
+        var type = new JobType(NewType("outage"));
+        const string everyTen = "*/10 * * * * *";
+        var specs = new[]
+        {
+            new JobScheduleSpec<TestConfig>("skip", type, everyTen, new TestConfig()) { Misfire = JobMisfirePolicy.Skip, Overlap = JobOverlapPolicy.Allow },
+            new JobScheduleSpec<TestConfig>("run-once", type, everyTen, new TestConfig()) { Overlap = JobOverlapPolicy.Allow },
+            new JobScheduleSpec<TestConfig>("catch-up", type, everyTen, new TestConfig()) { Misfire = JobMisfirePolicy.CatchUp(3), Overlap = JobOverlapPolicy.Allow },
+        };
+
+        async Task<Jobs> StartAsync()
+        {
+            var jobs = await harness.StartAsync(b => b.Clock(clock));
+            jobs.AddInitializer(TestInitializer.Completing(type.Name));
+            foreach (var spec in specs)
+            {
+                jobs.AddRecurring(spec);
+            }
+
+            await jobs.StartPollAsync();
+            await EnsureLeaderAsync(jobs);
+            return jobs;
+        }
+
+        var at = (int m, int sec) => new DateTimeOffset(2026, 5, 4, 0, m, sec, TimeSpan.Zero);
+        var first = await StartAsync();
+        await controller.AdvanceAsync(TimeSpan.FromSeconds(10)); // 00:30:15: the 00:30:10 tick fires
+        foreach (var spec in specs)
+        {
+            await WaitTicksAsync(first, spec.Name, 1);
+        }
+
+        // Three minutes without a silo: 18 ticks missed, six of them in the minute before the restart.
+        await first.ShutdownAsync();
+        await controller.AdvanceAsync(TimeSpan.FromMinutes(3)); // 00:33:15
+        var second = await StartAsync();
+        await WaitTicksAsync(second, "run-once", 2);
+        await WaitTicksAsync(second, "catch-up", 4);
+        await controller.AdvanceAsync(TimeSpan.FromSeconds(10)); // 00:33:25: the next tick, on time
+        await AssertTicksAsync(second, "skip", [at(30, 10), at(33, 20)]);
+        await AssertTicksAsync(second, "run-once", [at(30, 10), at(33, 10), at(33, 20)]);
+        await AssertTicksAsync(second, "catch-up", [at(30, 10), at(32, 50), at(33, 0), at(33, 10), at(33, 20)]);
+
+        // Half a minute without a silo (a leader moving after a crash takes seconds): late, not missed; all run.
+        await second.ShutdownAsync();
+        await controller.AdvanceAsync(TimeSpan.FromSeconds(30)); // 00:33:55
+        var third = await StartAsync();
+        var late = new[] { at(33, 30), at(33, 40), at(33, 50) };
+        await AssertTicksAsync(third, "skip", [at(30, 10), at(33, 20), .. late]);
+        await AssertTicksAsync(third, "run-once", [at(30, 10), at(33, 10), at(33, 20), .. late]);
+    }
+
+    [Fact]
     public async Task A_tick_due_while_the_previous_job_runs_is_skipped_or_queued_by_its_overlap_policy()
     {
         var (clock, controller) = ClockHandle.Artificial(ArtificialClockConfig.ManualAt(s_monday));
