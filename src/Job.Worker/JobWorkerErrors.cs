@@ -14,7 +14,7 @@ public static class JobWorkerErrors
 {
     /// <summary>Describes <paramref name="exception"/> in one line: Job's configuration and startup
     /// errors as they are, options failures naming their keys, PostgreSQL errors as the server words
-    /// them, otherwise the innermost meaningful message.</summary>
+    /// them, Job's other errors as they are, otherwise the innermost meaningful message.</summary>
     /// <param name="exception">What was thrown.</param>
     /// <param name="connectionString">The connection string in use, if any: only its host and port
     /// are used, to say which server could not be reached.</param>
@@ -59,6 +59,13 @@ public static class JobWorkerErrors
         if (chain.OfType<IOException>().FirstOrDefault(e => e.Message.StartsWith("Failed to bind", StringComparison.Ordinal)) is { } bind)
         {
             return OneLine(bind.Message);
+        }
+
+        // Job's own errors are worded for the operator (a bad cron expression or time zone in a declared
+        // schedule, a bad job type): not the library message they wrap.
+        if (chain.OfType<JobException>().FirstOrDefault() is { } own)
+        {
+            return OneLine(own.Message);
         }
 
         var innermost = chain.LastOrDefault(e => e is not AggregateException and not TargetInvocationException && !string.IsNullOrWhiteSpace(e.Message))
