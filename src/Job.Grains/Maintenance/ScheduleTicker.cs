@@ -161,6 +161,9 @@ internal sealed partial class ScheduleTicker(JobRuntime runtime, ILogger logger)
 
             if (tick.Outcome == "spawned")
             {
+                // A tick's job is created by the database function, not a spawner: counted here, so
+                // job.spawned counts every job, scheduled ones included.
+                JobTelemetry.Spawned.Add(1, new KeyValuePair<string, object?>(JobTelemetry.TagJobType, schedule.JobType));
                 LogSpawned(schedule.Name, tick.Tick!.Value, tick.JobId!.Value);
             }
             else if (tick.Outcome == "skipped")

@@ -111,5 +111,13 @@ public sealed class TelemetryTests(DatabaseFixture db) : IClassFixture<DatabaseF
         await jobs.AwaitCompletionAsync(job.Id, TimeSpan.FromSeconds(30));
         Assert.Contains(seen, m => m.Instrument == "job.spawned" && m.Value == 1);
         await JobsHarness.EventuallyAsync(() => Task.FromResult(seen.Any(m => m.Instrument == "job.runs" && m.Value == 1 && Equals(m.Tags["job.outcome"], "completed"))), done => done);
+
+        // A recurring schedule's tick, whose job the database creates, counts as a spawn too.
+        var schedule = $"telemetry-{Guid.NewGuid():N}";
+        await jobs.Schedules.SetAsync(new JobScheduleSpec<TestConfig>(schedule, new JobType(type), "* * * * * *", new TestConfig(2)));
+        var ticks = await JobsHarness.EventuallyAsync(() => jobs.Schedules.TicksAsync(schedule, 100), t => t.Any(x => x.Outcome == JobScheduleTickOutcome.Spawned));
+        await jobs.Schedules.RemoveAsync(schedule);
+        var spawnedByTicks = ticks.Count(t => t.Outcome == JobScheduleTickOutcome.Spawned);
+        await JobsHarness.EventuallyAsync(() => Task.FromResult(seen.Where(m => m.Instrument == "job.spawned").Sum(m => m.Value)), n => n >= 1 + spawnedByTicks);
     }
 }
