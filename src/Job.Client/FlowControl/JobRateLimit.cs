@@ -1,10 +1,11 @@
 namespace Job;
 
 /// <summary>
-/// At most <see cref="Starts"/> runs of a job type start per <see cref="Period"/>, across the whole
-/// cluster: a token bucket in the database that holds up to <see cref="Starts"/> tokens and refills
-/// evenly over the period, so a burst of up to <see cref="Starts"/> may start at once after a quiet
-/// spell. For what a job calls that counts requests (an external API's quota, say).
+/// <see cref="Starts"/> runs of a job type start per <see cref="Period"/>, across the whole
+/// cluster, on average: a token bucket in the database that holds up to <see cref="Starts"/> tokens and
+/// refills evenly over the period, so a burst of up to <see cref="Starts"/> may start at once after a
+/// quiet spell, and any one window of <see cref="Period"/> may see up to twice <see cref="Starts"/>. For
+/// what a job calls that counts requests (an external API's quota of Q per window, say: give Q / 2).
 /// </summary>
 public sealed record JobRateLimit
 {
