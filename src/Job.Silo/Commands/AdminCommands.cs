@@ -246,6 +246,17 @@ internal static partial class AdminCommands
                 output.WriteLine($"{details.History.Count} of {details.HistoryTotal} events; older: --before {details.History[0].Sequence.ToString(CultureInfo.InvariantCulture)}");
             }
 
+            // The newest failure as .NET printed it (stack trace, inner exceptions): what the table cuts to one line.
+            if (details.History.LastOrDefault(e => e.ErrorDetail is not null) is { } failure)
+            {
+                output.WriteLine();
+                output.WriteLine($"failure of event #{failure.Sequence.ToString(CultureInfo.InvariantCulture)} (attempt {failure.Attempt?.ToString(CultureInfo.InvariantCulture) ?? "-"}, {Time(failure.RecordedAt)}):");
+                foreach (var line in failure.ErrorDetail!.Split('\n'))
+                {
+                    output.WriteLine("  " + line.TrimEnd('\r'));
+                }
+            }
+
             return SiloCommandLine.ExitOk;
         }
     }

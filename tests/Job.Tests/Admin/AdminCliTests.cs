@@ -46,6 +46,15 @@ public sealed class AdminCliTests(DatabaseFixture db) : IClassFixture<DatabaseFi
         Assert.Contains("initialized", first.StdOut, StringComparison.Ordinal);
         Assert.DoesNotContain("older: --before", first.StdOut, StringComparison.Ordinal);
 
+        // A failure's stack trace, which the table cuts to one line, follows it in full.
+        await SqlHelper.ExecuteAsync(db.ConnectionString,
+            "INSERT INTO job_events (job_id, event_type, attempt, error_message, error_type, error_detail, recorded_at) VALUES (@id, 'execution_errored', 1, 'boom', 'System.InvalidOperationException', @detail, now())",
+            ("id", other.Id.Value), ("detail", "System.InvalidOperationException: boom\n   at Cli.Job.RunAsync() in Job.cs:line 7\n ---> System.IO.IOException: disk"));
+        var failed = await CliAsync("show", other.Id.ToString());
+        Assert.Contains("System.InvalidOperationException: boom", failed.StdOut, StringComparison.Ordinal);
+        Assert.Matches(@"(?m)^failure of event #\d+ \(attempt 1, .*\):\n  System\.InvalidOperationException: boom\n     at Cli\.Job\.RunAsync\(\) in Job\.cs:line 7\n   ---> System\.IO\.IOException: disk$", failed.StdOut.ReplaceLineEndings("\n"));
+        Assert.DoesNotContain("failure of event", show.StdOut, StringComparison.Ordinal);
+
         var deleteLive = await CliAsync("delete", job.Id.ToString());
         Assert.Equal(4, deleteLive.ExitCode);
         Assert.Equal($"error: Cannot delete job {job.Id}: it is scheduled.", OneLine(deleteLive.StdErr));
