@@ -27,6 +27,7 @@ internal static partial class AdminCommands
             Subcommands.Add(new ScheduleStateCommand("pause", "pause a schedule: its ticks spawn no job until resumed; jobs of earlier ticks run on"));
             Subcommands.Add(new ScheduleStateCommand("resume", "let a paused schedule tick again, from its first tick after now"));
             Subcommands.Add(new ScheduleStateCommand("remove", "remove a schedule: no tick of it fires any more; jobs of earlier ticks run on"));
+            Subcommands.Add(new ScheduleStateCommand("reset", "put a schedule declared in code back to its declaration (undoing set and remove; a pause stays)"));
         }
     }
 
@@ -97,7 +98,7 @@ internal static partial class AdminCommands
             output.WriteLine();
             Table(output, ["TICK", "OUTCOME", "JOB", "RECORDED"], ticks.Select(t => new[]
             {
-                Time(t.Tick), t.Outcome == JobScheduleTickOutcome.Spawned ? "spawned" : "skipped (previous tick's job still running)", t.JobId?.ToString() ?? "-", Time(t.RecordedAt),
+                Time(t.Tick), t.Outcome == JobScheduleTickOutcome.Spawned ? "spawned" : "skipped (previous tick's job had not ended)", t.JobId?.ToString() ?? "-", Time(t.RecordedAt),
             }));
             output.WriteLine($"{ticks.Count} recent tick(s)");
             return SiloCommandLine.ExitOk;
@@ -206,7 +207,7 @@ internal static partial class AdminCommands
         };
     }
 
-    /// <summary><c>schedules pause|resume|remove NAME</c>.</summary>
+    /// <summary><c>schedules pause|resume|remove|reset NAME</c>.</summary>
     private sealed class ScheduleStateCommand : AdminCommand
     {
         private readonly string _verb;
@@ -244,12 +245,19 @@ internal static partial class AdminCommands
                 return SiloCommandLine.ExitOk;
             }
 
-            var schedule = _verb == "pause"
-                ? await client.Schedules.PauseAsync(name, actor, ct).ConfigureAwait(false)
-                : await client.Schedules.ResumeAsync(name, actor, ct).ConfigureAwait(false);
+            var schedule = _verb switch
+            {
+                "pause" => await client.Schedules.PauseAsync(name, actor, ct).ConfigureAwait(false),
+                "reset" => await client.Schedules.ResetAsync(name, actor, ct).ConfigureAwait(false),
+                _ => await client.Schedules.ResumeAsync(name, actor, ct).ConfigureAwait(false),
+            };
             if (result.GetValue(Json))
             {
                 WriteJson(output, ScheduleView.Of(schedule));
+            }
+            else if (_verb == "reset")
+            {
+                output.WriteLine($"{name} reset to its declaration in code: {schedule.Cron} ({schedule.TimeZone}), next tick {Time(schedule.NextTick)}{(schedule.Paused ? ", paused" : "")}");
             }
             else
             {

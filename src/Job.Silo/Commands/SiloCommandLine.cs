@@ -36,7 +36,7 @@ internal static partial class SiloCommandLine
           Job.Silo schedules list | show NAME     recurring schedules; show lists the recent ticks and their jobs
           Job.Silo schedules set NAME --type T --cron "EXPR" [--time-zone TZ] [--config JSON]
                    [--misfire skip|run-once|catch-up:N] [--overlap skip|queue|allow]   create, or change (omitted options keep)
-          Job.Silo schedules pause|resume|remove NAME   [--actor NAME]
+          Job.Silo schedules pause|resume|remove|reset NAME   [--actor NAME]
 
         Settings are configuration keys: --Key=Value on the command line, environment variables (':' written
         as '__', e.g. ConnectionStrings__Jobs, Orleans__SiloPort), or an appsettings.json in the working

@@ -22,6 +22,8 @@ public sealed class ScheduleCliTests(DatabaseFixture db) : IClassFixture<Databas
         var jobs = await harness.StartAsync();
         var type = $"cli-sched-{Guid.NewGuid():N}";
         jobs.AddInitializer(TestInitializer.Completing(type));
+        var declared = $"cli-declared-{Guid.NewGuid():N}";
+        jobs.AddRecurring(new JobScheduleSpec<TestConfig>(declared, new JobType(type), "0 0 4 * * *", new TestConfig()));
         await jobs.StartPollAsync();
         await jobs.GrainFactory.GetGrain<IJobLeaderGrain>(0).EnsureAsync();
         const string name = "cli-every-second";
@@ -90,6 +92,17 @@ public sealed class ScheduleCliTests(DatabaseFixture db) : IClassFixture<Databas
         var resumed = JsonDocument.Parse((await CliAsync("schedules", "resume", name, "--json")).StdOut).RootElement;
         Assert.False(resumed.GetProperty("paused").GetBoolean());
         Assert.False((await jobs.Schedules.GetAsync(name))!.Paused);
+
+        // Reset: a schedule declared in code goes back to its declaration; one made at run time has none.
+        Assert.Equal(0, (await CliAsync("schedules", "set", declared, "--cron", "0 0 5 * * *")).ExitCode);
+        Assert.Equal("0 0 5 * * *", (await jobs.Schedules.GetAsync(declared))!.Cron);
+        var reset = await CliAsync("schedules", "reset", declared, "--actor", "cli-resetter");
+        Assert.Equal(0, reset.ExitCode);
+        Assert.StartsWith($"{declared} reset to its declaration in code: 0 0 4 * * * (UTC)", reset.StdOut, StringComparison.Ordinal);
+        Assert.Equal("0 0 4 * * *", (await jobs.Schedules.GetAsync(declared))!.Cron);
+        var notDeclared = await CliAsync("schedules", "reset", name);
+        Assert.Equal(1, notDeclared.ExitCode);
+        Assert.Equal($"error: Schedule '{name}' was created at run time, not declared in code: there is no declaration to reset it to.", OneLine(notDeclared.StdErr));
 
         var removed = await CliAsync("schedules", "remove", name);
         Assert.Equal(0, removed.ExitCode);
