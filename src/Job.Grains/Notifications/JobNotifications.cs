@@ -3,6 +3,7 @@ using Job.Client;
 using Job.Common;
 using Job.Dispatch;
 using Job.Execution;
+using Job.Maintenance;
 
 namespace Job.Notifications;
 
@@ -12,7 +13,7 @@ namespace Job.Notifications;
 /// scheduler when its leader lives on this silo. One per silo; the <see cref="JobNotificationListener"/>
 /// feeds it.
 /// </summary>
-internal sealed class JobNotifications(JobProducer producer, JobExecutor executor, JobCompletionWaiters waiters)
+internal sealed class JobNotifications(JobProducer producer, JobExecutor executor, JobCompletionWaiters waiters, ClaimHeartbeat heartbeat)
 {
     private Action<DateTimeOffset?>? _scheduler;
     private Action? _ticker;
@@ -70,6 +71,7 @@ internal sealed class JobNotifications(JobProducer producer, JobExecutor executo
         Volatile.Read(ref _scheduler)?.Invoke(null);
         Volatile.Read(ref _ticker)?.Invoke();
         waiters.NotifyAll();
+        heartbeat.Wake(); // it returns the runs whose cancel was requested meanwhile
     }
 
     /// <summary>A time in Unix microseconds, as the SQL functions write it; null when unreadable.</summary>

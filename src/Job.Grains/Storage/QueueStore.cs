@@ -146,17 +146,19 @@ internal sealed class QueueStore(JobDatabase database)
         return await cmd.ReadAllAsync(r => new RescuedJob(r.GetGuid(0), r.GetString(1), r.GetStringOrNull(2)), ct).ConfigureAwait(false);
     }
 
-    public async Task HeartbeatAsync(IReadOnlyCollection<(JobId Id, long Token)> claims, CancellationToken ct)
+    /// <summary>Refreshes the heartbeat of <paramref name="claims"/>; returns those whose cancel was requested.</summary>
+    public async Task<IReadOnlyList<JobId>> HeartbeatAsync(IReadOnlyCollection<(JobId Id, long Token)> claims, CancellationToken ct)
     {
         if (claims.Count == 0)
         {
-            return;
+            return [];
         }
 
         await using var cmd = database.Command(RuntimeSql.Heartbeat)
             .With("ids", claims.Select(c => c.Id.Value).ToArray(), NpgsqlDbType.Array | NpgsqlDbType.Uuid)
             .With("tokens", claims.Select(c => c.Token).ToArray(), NpgsqlDbType.Array | NpgsqlDbType.Bigint);
-        await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+        var rows = await cmd.ReadAllAsync(r => (Id: new JobId(r.GetGuid(0)), Cancel: r.GetBoolean(1)), ct).ConfigureAwait(false);
+        return [.. rows.Where(r => r.Cancel).Select(r => r.Id)];
     }
 
     public async Task<bool> UpdateExecutionStateAsync(ClaimedJob claim, string stateJson, NpgsqlTransaction? tx, CancellationToken ct)

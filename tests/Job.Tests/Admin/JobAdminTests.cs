@@ -76,6 +76,31 @@ public sealed class JobAdminTests(DatabaseFixture db) : IClassFixture<DatabaseFi
     }
 
     [Fact]
+    public async Task A_cancel_whose_notification_was_lost_reaches_the_run_with_the_claim_heartbeat()
+    {
+        await using var harness = new JobsHarness(db.ConnectionString);
+        // Heartbeats every second (a quarter of the lost interval), to keep the test short.
+        var jobs = await harness.StartAsync(b => b.PollerConfig(new JobPollerConfig { JobLostInterval = TimeSpan.FromSeconds(4) }));
+        var started = new TaskCompletionSource();
+        var spawner = jobs.AddInitializer(new TestInitializer(NewType("deaf"), async (_, _, ct) =>
+        {
+            started.TrySetResult();
+            await Task.Delay(Timeout.Infinite, ct);
+            return JobCompletion.Complete();
+        }));
+        await jobs.StartPollAsync();
+        var running = await spawner.SpawnAsync(JobId.New(), new TestConfig());
+        await started.Task.WaitAsync(TimeSpan.FromSeconds(30));
+
+        // What job_cancel leaves when its notification never reaches the silo (sent before it listened,
+        // or while its listener reconnected): the request on the row, and no job_cancel.
+        await SqlHelper.ExecuteAsync(db.ConnectionString, "UPDATE job_executions SET cancel_requested_at = now() WHERE id = @id", ("id", running.Id.Value));
+
+        var ended = await JobsHarness.EventuallyAsync(() => jobs.FindAsync(running.Id), j => j.Completed);
+        Assert.Equal(JobTerminalState.Cancelled, ended.TerminalState);
+    }
+
+    [Fact]
     public async Task Delete_takes_a_finished_job_with_its_history_refuses_a_live_one_and_the_record_keeps_it()
     {
         await using var client = await NewClientAsync();
