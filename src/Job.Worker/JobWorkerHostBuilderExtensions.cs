@@ -265,8 +265,9 @@ public static class JobWorkerHostBuilderExtensions
         if (otlp.Protocol == "http/protobuf")
         {
             exporter.Protocol = OtlpExportProtocol.HttpProtobuf;
-            var baseAddress = otlp.Endpoint!.AbsoluteUri;
-            exporter.Endpoint = new Uri((baseAddress.EndsWith('/') ? baseAddress : baseAddress + "/") + signalPath);
+            var address = new UriBuilder(otlp.Endpoint!);
+            address.Path = address.Path.TrimEnd('/') + "/" + signalPath; // the query, if any, stays a query
+            exporter.Endpoint = address.Uri;
         }
         else
         {

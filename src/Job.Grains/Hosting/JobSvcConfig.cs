@@ -134,7 +134,7 @@ public sealed class JobSvcConfigBuilder
     public JobSvcConfigBuilder Logging(Action<Microsoft.Extensions.Logging.ILoggingBuilder> configure) { ConfigureLoggingValue = configure; return this; }
 
     /// <summary>Delete finished jobs and their history once they are this old (application clock), and
-    /// live jobs' events as old (but their first and their current run's); see
+    /// live jobs' events as old (but their provenance and their last two executions'); see
     /// <see cref="JobsOptions.HistoryRetention"/>. Not set: kept forever.</summary>
     public JobSvcConfigBuilder HistoryRetention(TimeSpan retention) { HistoryRetentionValue = retention; return this; }
 

@@ -58,8 +58,8 @@ public sealed class JobsOptions
     /// the crate does. Without it the jobs and job_events tables only grow; systems that run
     /// millions of jobs a day usually keep one to seven days. A pruned unique job no longer blocks a
     /// new one of its type. A job that lives longer than the retention (one that reschedules itself)
-    /// loses its events older than it too, except its first and those of its current run, so that its
-    /// history does not grow without end. Set the same value on every silo.
+    /// loses its events older than it too, except its provenance (initialized, schedule_tick) and its
+    /// last two executions, so that its history does not grow without end. Set the same value on every silo.
     /// </summary>
     public TimeSpan? HistoryRetention { get; set; }
 

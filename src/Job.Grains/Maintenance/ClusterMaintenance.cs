@@ -29,7 +29,9 @@ internal sealed partial class ClusterMaintenance(JobRuntime runtime, string? clu
     public static TimeSpan Interval(JobsOptions options) =>
         options.JobLostInterval / 2 < TimeSpan.FromSeconds(30) ? options.JobLostInterval / 2 : TimeSpan.FromSeconds(30);
 
-    public async Task RunAsync(CancellationToken ct)
+    /// <summary>One pass. <paramref name="asked"/>: someone asked for it now (not the timer), so the
+    /// history trim's rest between two walks does not hold it back.</summary>
+    public async Task RunAsync(CancellationToken ct, bool asked = false)
     {
         await Step("rescue the claims of dead silos", async () =>
         {
@@ -46,7 +48,7 @@ internal sealed partial class ClusterMaintenance(JobRuntime runtime, string? clu
         if (runtime.Options.HistoryRetention is { } retention)
         {
             await Step("delete finished jobs past the retention", () => PruneAsync(retention, ct)).ConfigureAwait(false);
-            await Step("delete live jobs' history past the retention", () => TrimAsync(retention, ct)).ConfigureAwait(false);
+            await Step("delete live jobs' history past the retention", () => TrimAsync(retention, asked, ct)).ConfigureAwait(false);
         }
 
         await Step("look for jobs nobody claims", () => ReportWaitingAsync(ct)).ConfigureAwait(false);
@@ -104,12 +106,12 @@ internal sealed partial class ClusterMaintenance(JobRuntime runtime, string? clu
         }
     }
 
-    private async Task TrimAsync(TimeSpan retention, CancellationToken ct)
+    private async Task TrimAsync(TimeSpan retention, bool asked, CancellationToken ct)
     {
-        var before = runtime.Clock.Now - retention;
-        if (await _trimmer.TrimAsync(before, ct).ConfigureAwait(false) is > 0 and var deleted)
+        var now = runtime.Clock.Now;
+        if (await _trimmer.TrimAsync(now, retention, asked, ct).ConfigureAwait(false) is > 0 and var deleted)
         {
-            LogTrimmed(deleted, before);
+            LogTrimmed(deleted, now - retention);
         }
     }
 
@@ -134,7 +136,7 @@ internal sealed partial class ClusterMaintenance(JobRuntime runtime, string? clu
     [LoggerMessage(Level = LogLevel.Information, Message = "Deleted {Count} finished job(s) that finished before {Before:O}, with their history.")]
     private partial void LogPruned(int count, DateTimeOffset before);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Deleted {Count} event(s) recorded before {Before:O} from the history of jobs still live (each keeps its first event and its current run's).")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "Deleted {Count} event(s) recorded before {Before:O} from the history of jobs still live (each keeps its provenance and its last two executions).")]
     private partial void LogTrimmed(int count, DateTimeOffset before);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Jobs of type {JobType} are due since {DueAt:O} and have waited more than {After} unclaimed: is a silo running with this type registered, with room to run it? They wait, they are not lost.")]

@@ -84,7 +84,7 @@ internal sealed partial class JobLeaderGrain(
         return Task.CompletedTask;
     }
 
-    public Task RunMaintenanceAsync() => _maintenance?.RunAsync(CancellationToken.None) ?? Task.CompletedTask;
+    public Task RunMaintenanceAsync() => _maintenance?.RunAsync(CancellationToken.None, asked: true) ?? Task.CompletedTask;
 
     [LoggerMessage(Level = LogLevel.Information, Message = "The cluster's job scheduler and maintenance run on this silo now.")]
     private partial void LogActivated();

@@ -26,19 +26,20 @@ internal sealed class MaintenanceStore(JobDatabase database)
         return await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
     }
 
-    /// <summary>Of the next <paramref name="jobs"/> live jobs after <paramref name="after"/>, deletes up to
-    /// <paramref name="limit"/> events recorded before <paramref name="before"/> (never a job's first event
-    /// or its current execution's). Returns the last job visited (null past the last live job) and the count.</summary>
-    public async Task<(Guid? LastVisited, int Deleted)> TrimLiveHistoryAsync(DateTimeOffset before, Guid after, int jobs, int limit, CancellationToken ct)
+    /// <summary>Of the next <paramref name="jobs"/> live jobs after <paramref name="after"/>, deletes the
+    /// events recorded before <paramref name="before"/> among each one's oldest <paramref name="perJob"/>
+    /// (never its provenance or its last two executions'). Returns the last job visited (null past the
+    /// last live job), the count, and whether a job may hold more.</summary>
+    public async Task<(Guid? LastVisited, int Deleted, bool More)> TrimLiveHistoryAsync(DateTimeOffset before, Guid after, int jobs, int perJob, CancellationToken ct)
     {
         await using var cmd = database.Command(RuntimeSql.TrimLiveHistory)
             .WithTime("before", before)
             .With("after", after, NpgsqlDbType.Uuid)
             .With("jobs", jobs, NpgsqlDbType.Integer)
-            .With("limit", limit, NpgsqlDbType.Integer);
+            .With("per_job", perJob, NpgsqlDbType.Integer);
         await using var reader = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
         await reader.ReadAsync(ct).ConfigureAwait(false);
-        return (reader.IsDBNull(0) ? null : reader.GetGuid(0), reader.GetInt32(1));
+        return (reader.IsDBNull(0) ? null : reader.GetGuid(0), reader.GetInt32(1), reader.GetBoolean(2));
     }
 
     /// <summary>The types whose next job to claim has been due since before <paramref name="before"/>.</summary>
