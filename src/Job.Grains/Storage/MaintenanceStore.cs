@@ -32,14 +32,28 @@ internal sealed class MaintenanceStore(JobDatabase database)
     /// last live job), the count, and whether a job may hold more.</summary>
     public async Task<(Guid? LastVisited, int Deleted, bool More)> TrimLiveHistoryAsync(DateTimeOffset before, Guid after, int jobs, int perJob, CancellationToken ct)
     {
-        await using var cmd = database.Command(RuntimeSql.TrimLiveHistory)
+        // A transaction of its own, with PostgreSQL's JIT off for it alone (see trim_live_history.sql).
+        await using var connection = await database.DataSource.OpenConnectionAsync(ct).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
+        await using (var jitOff = database.Command(connection, transaction, RuntimeSql.JitOff))
+        {
+            await jitOff.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+        }
+
+        (Guid?, int, bool) result;
+        await using (var cmd = database.Command(connection, transaction, RuntimeSql.TrimLiveHistory)
             .WithTime("before", before)
             .With("after", after, NpgsqlDbType.Uuid)
             .With("jobs", jobs, NpgsqlDbType.Integer)
-            .With("per_job", perJob, NpgsqlDbType.Integer);
-        await using var reader = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
-        await reader.ReadAsync(ct).ConfigureAwait(false);
-        return (reader.IsDBNull(0) ? null : reader.GetGuid(0), reader.GetInt32(1), reader.GetBoolean(2));
+            .With("per_job", perJob, NpgsqlDbType.Integer))
+        {
+            await using var reader = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+            await reader.ReadAsync(ct).ConfigureAwait(false);
+            result = (reader.IsDBNull(0) ? null : reader.GetGuid(0), reader.GetInt32(1), reader.GetBoolean(2));
+        }
+
+        await transaction.CommitAsync(ct).ConfigureAwait(false);
+        return result;
     }
 
     /// <summary>The types whose next job to claim has been due since before <paramref name="before"/>.</summary>

@@ -15,6 +15,7 @@ internal static class RuntimeSql
     public static readonly SqlStatement WaitingLongest = Load("waiting_longest");
     public static readonly SqlStatement Prune = Load("prune");
     public static readonly SqlStatement TrimLiveHistory = Load("trim_live_history");
+    public static readonly SqlStatement JitOff = Load("jit_off");
     public static readonly SqlStatement ForeignClusters = Load("foreign_clusters");
     public static readonly SqlStatement MembershipTurn = Load("membership_turn");
     public static readonly SqlStatement QueueDepth = Load("queue_depth");
