@@ -142,19 +142,7 @@ public sealed class ScheduleTests(DatabaseFixture db) : IClassFixture<DatabaseFi
         };
         Assert.Equal(JobMisfirePolicy.RunOnce, specs[1].Misfire); // the documented default
 
-        async Task<Jobs> StartAsync()
-        {
-            var jobs = await harness.StartAsync(b => b.Clock(clock));
-            jobs.AddInitializer(TestInitializer.Completing(type.Name));
-            foreach (var spec in specs)
-            {
-                jobs.AddRecurring(spec);
-            }
-
-            await jobs.StartPollAsync();
-            await EnsureLeaderAsync(jobs);
-            return jobs;
-        }
+        Task<Jobs> StartAsync() => StartDeclaringAsync(harness, clock, type, specs);
 
         var first = await StartAsync();
         await controller.AdvanceAsync(TimeSpan.FromHours(1)); // 01:30: the 01:00 tick fires everywhere
@@ -190,19 +178,7 @@ public sealed class ScheduleTests(DatabaseFixture db) : IClassFixture<DatabaseFi
             new JobScheduleSpec<TestConfig>("catch-up", type, everyTen, new TestConfig()) { Misfire = JobMisfirePolicy.CatchUp(3), Overlap = JobOverlapPolicy.Allow },
         };
 
-        async Task<Jobs> StartAsync()
-        {
-            var jobs = await harness.StartAsync(b => b.Clock(clock));
-            jobs.AddInitializer(TestInitializer.Completing(type.Name));
-            foreach (var spec in specs)
-            {
-                jobs.AddRecurring(spec);
-            }
-
-            await jobs.StartPollAsync();
-            await EnsureLeaderAsync(jobs);
-            return jobs;
-        }
+        Task<Jobs> StartAsync() => StartDeclaringAsync(harness, clock, type, specs);
 
         var at = (int m, int sec) => new DateTimeOffset(2026, 5, 4, 0, m, sec, TimeSpan.Zero);
         var first = await StartAsync();
@@ -418,6 +394,21 @@ public sealed class ScheduleTests(DatabaseFixture db) : IClassFixture<DatabaseFi
     private static readonly System.Text.Json.JsonSerializerOptions JsonWeb = new(System.Text.Json.JsonSerializerDefaults.Web);
 
     // The leader (and with it the ticker) is active: ticks from now on are its to fire.
+    // A silo that runs the type and declares the schedules, with the cluster's leader active on it.
+    private static async Task<Jobs> StartDeclaringAsync(JobsHarness harness, ClockHandle clock, JobType type, IEnumerable<JobScheduleSpec<TestConfig>> specs)
+    {
+        var jobs = await harness.StartAsync(b => b.Clock(clock));
+        jobs.AddInitializer(TestInitializer.Completing(type.Name));
+        foreach (var spec in specs)
+        {
+            jobs.AddRecurring(spec);
+        }
+
+        await jobs.StartPollAsync();
+        await EnsureLeaderAsync(jobs);
+        return jobs;
+    }
+
     private static Task EnsureLeaderAsync(Jobs jobs) => jobs.GrainFactory.GetGrain<IJobLeaderGrain>(0).EnsureAsync();
 
     private static List<DateTimeOffset> Expected(string cron, DateTimeOffset from, DateTimeOffset to, TimeZoneInfo? zone = null) =>
