@@ -50,12 +50,7 @@ public sealed class JobAdminTests(DatabaseFixture db) : IClassFixture<DatabaseFi
         await using var harness = new JobsHarness(db.ConnectionString);
         var jobs = await harness.StartAsync();
         var started = new TaskCompletionSource();
-        var spawner = jobs.AddInitializer(new TestInitializer(NewType("long"), async (_, _, ct) =>
-        {
-            started.TrySetResult();
-            await Task.Delay(Timeout.Infinite, ct);
-            return JobCompletion.Complete();
-        }));
+        var spawner = jobs.AddInitializer(UntilCancelled(NewType("long"), started));
         await jobs.StartPollAsync();
         var running = await spawner.SpawnAsync(JobId.New(), new TestConfig());
         var waiting = await spawner.SpawnAtAsync(JobId.New(), new TestConfig(), jobs.Clock.Now.AddHours(1));
@@ -82,12 +77,7 @@ public sealed class JobAdminTests(DatabaseFixture db) : IClassFixture<DatabaseFi
         // Heartbeats every second (a quarter of the lost interval), to keep the test short.
         var jobs = await harness.StartAsync(b => b.PollerConfig(new JobPollerConfig { JobLostInterval = TimeSpan.FromSeconds(4) }));
         var started = new TaskCompletionSource();
-        var spawner = jobs.AddInitializer(new TestInitializer(NewType("deaf"), async (_, _, ct) =>
-        {
-            started.TrySetResult();
-            await Task.Delay(Timeout.Infinite, ct);
-            return JobCompletion.Complete();
-        }));
+        var spawner = jobs.AddInitializer(UntilCancelled(NewType("deaf"), started));
         await jobs.StartPollAsync();
         var running = await spawner.SpawnAsync(JobId.New(), new TestConfig());
         await started.Task.WaitAsync(TimeSpan.FromSeconds(30));
@@ -295,4 +285,12 @@ public sealed class JobAdminTests(DatabaseFixture db) : IClassFixture<DatabaseFi
         Assert.Contains("numbered from 1", beforeNothing.Message, StringComparison.Ordinal);
         await Assert.ThrowsAsync<JobNotFoundException>(() => jobs.Admin.GetAsync(JobId.New(), new JobHistoryWindow(7)));
     }
+
+    // A type whose run says it started, then waits for its token (an operator's cancel, or the stop).
+    private static TestInitializer UntilCancelled(string type, TaskCompletionSource started) => new(type, async (_, _, ct) =>
+    {
+        started.TrySetResult();
+        await Task.Delay(Timeout.Infinite, ct);
+        return JobCompletion.Complete();
+    });
 }
