@@ -5,7 +5,7 @@ namespace Job.Bench;
 /// <summary>The command line: see <see cref="Usage"/>.</summary>
 public sealed record BenchOptions
 {
-    public static readonly string[] AllWorkloads = ["throughput", "latency", "schedule", "scale", "ceiling", "deployed", "tenants", "firstspawn", "limits", "dashboard"];
+    public static readonly string[] AllWorkloads = ["throughput", "latency", "schedule", "scale", "ceiling", "deployed", "tenants", "firstspawn", "limits", "dashboard", "startfloor"];
 
     public bool Quick { get; init; }
     public IReadOnlySet<string> Workloads { get; init; } = new HashSet<string>(AllWorkloads, StringComparer.OrdinalIgnoreCase);
@@ -58,6 +58,8 @@ public sealed record BenchOptions
     public bool TenantBaseline { get; init; } = true;
     /// <summary>Counted rounds of the time-to-first-spawn probes (one fresh process per way of spawning each), after a warm-up round.</summary>
     public int FirstSpawnRounds { get; init; } = 5;
+    /// <summary>Starts of each kind (silo only, Job worker) the startfloor workload measures.</summary>
+    public int FloorRounds { get; init; } = 5;
     /// <summary>How often the limits workload runs each setting (it reports the median).</summary>
     public int LimitsRepeats { get; init; } = 3;
 
@@ -92,6 +94,7 @@ public sealed record BenchOptions
                 TenantSettleSeconds = 1,
                 TenantBaseline = false,
                 FirstSpawnRounds = 1,
+                FloorRounds = 1,
                 LimitsRepeats = 1,
             }
             : new BenchOptions();
@@ -123,6 +126,7 @@ public sealed record BenchOptions
                 "--no-tenant-baseline" => o with { TenantBaseline = false },
                 "--first-spawn-rounds" => o with { FirstSpawnRounds = Int(Next()) },
                 "--limits-repeats" => o with { LimitsRepeats = Int(Next()) },
+                "--floor-rounds" => o with { FloorRounds = Int(Next()) },
                 "--dashboard-finished" => o with { DashboardFinished = Int(Next()) },
                 "--dashboard-pending" => o with { DashboardPending = Int(Next()) },
                 "--dashboard-overhead-jobs" => o with { DashboardOverheadJobs = Int(Next()) },
@@ -135,12 +139,12 @@ public sealed record BenchOptions
     }
 
     public const string Usage =
-        "Usage: dotnet run -c Release --project bench/Job.Bench -- [--quick] [--workload throughput,latency,schedule,scale,ceiling,deployed,tenants,firstspawn,limits,dashboard] " +
+        "Usage: dotnet run -c Release --project bench/Job.Bench -- [--quick] [--workload throughput,latency,schedule,scale,ceiling,deployed,tenants,firstspawn,limits,dashboard,startfloor] " +
         "[--jobs N] [--poller max:min,…] [--ceiling workers:batch,…] [--latency-samples N] [--scale-future N] [--scale-due N] " +
         "[--second-silo-process] [--no-profile] [--out file.md] " +
         "[--deployed-jobs N] [--deployed-shapes workersxmax:min,…] [--deployed-latency-samples N] " +
         "[--tenant-types N] [--tenant-queues N] [--tenant-samples N] [--tenant-idle-seconds N] [--tenant-settle-seconds N] [--no-tenant-baseline] " +
-        "[--first-spawn-rounds N] [--limits-repeats N] " +
+        "[--first-spawn-rounds N] [--limits-repeats N] [--floor-rounds N] " +
         "[--dashboard-finished N] [--dashboard-pending N] [--dashboard-overhead-jobs N] [--dashboard-no-pages]";
 
     private static HashSet<string> ParseWorkloads(string value)

@@ -47,7 +47,7 @@ namespace Job.Bench
     internal sealed class BenchRunner(BenchOptions options)
     {
         private static readonly IWorkload[] s_workloads =
-            [new ThroughputWorkload(), new LatencyWorkload(), new ScheduleWorkload(), new ScaleWorkload(), new CeilingWorkload(), new DeployedWorkload(), new TenantsWorkload(), new FirstSpawnWorkload(), new LimitsWorkload(), new DashboardWorkload()];
+            [new ThroughputWorkload(), new LatencyWorkload(), new ScheduleWorkload(), new ScaleWorkload(), new CeilingWorkload(), new DeployedWorkload(), new TenantsWorkload(), new FirstSpawnWorkload(), new LimitsWorkload(), new DashboardWorkload(), new StartFloorWorkload()];
 
         public async Task<int> RunAsync(CancellationToken ct)
         {

@@ -33,7 +33,10 @@ catch (ArgumentException ex)
 
 try
 {
-    await StartsTable.EnsureAsync(settings.ConnectionString, CancellationToken.None).ConfigureAwait(false);
+    if (!settings.SiloOnly)
+    {
+        await StartsTable.EnsureAsync(settings.ConnectionString, CancellationToken.None).ConfigureAwait(false);
+    }
 }
 catch (Exception ex) when (ex is Npgsql.NpgsqlException or ArgumentException or InvalidOperationException)
 {
@@ -66,6 +69,12 @@ builder.UseOrleans(silo =>
         settings.SiloPort == 0 ? free[0] : settings.SiloPort,
         settings.GatewayPort == 0 ? free[1] : settings.GatewayPort,
         listenOnAnyHostAddress: false);
+    if (settings.SiloOnly)
+    {
+        SiloOnly.AddProviders(silo, settings.ConnectionString);
+        return;
+    }
+
     silo.AddJobs(o =>
     {
         o.ConnectionString = settings.ConnectionString;
@@ -74,11 +83,14 @@ builder.UseOrleans(silo =>
     });
 });
 builder.Services.AddSingleton<RunCounters>();
-builder.Services.AddJobInitializer<NoopJob>();
-builder.Services.AddJobInitializer<RecordStartJob>();
-if (settings.TenantTypes > 0)
+if (!settings.SiloOnly)
 {
-    TenantTypes.Register(builder.Services, settings.TenantTypes);
+    builder.Services.AddJobInitializer<NoopJob>();
+    builder.Services.AddJobInitializer<RecordStartJob>();
+    if (settings.TenantTypes > 0)
+    {
+        TenantTypes.Register(builder.Services, settings.TenantTypes);
+    }
 }
 
 using var host = builder.Build();
@@ -86,7 +98,7 @@ await host.StartAsync().ConfigureAwait(false);
 
 var counters = host.Services.GetRequiredService<RunCounters>();
 var siloAddress = host.Services.GetRequiredService<ILocalSiloDetails>().SiloAddress;
-var registeredTypes = 2 + settings.TenantTypes;
+var registeredTypes = settings.SiloOnly ? 0 : 2 + settings.TenantTypes;
 Console.Out.WriteLine(WorkerProtocol.Line(WorkerProtocol.Ready,
 [
     ("pid", Environment.ProcessId),

@@ -23,6 +23,7 @@ public sealed record WorkerSettings
         ("--label", "JOB_BENCH_WORKER_LABEL", "silo name in logs (default worker)"),
         ("--log-level", "JOB_BENCH_WORKER_LOG_LEVEL", "minimum log level, logs go to stderr (default Warning)"),
         ("--exit-on-stdin-eof", "JOB_BENCH_WORKER_EXIT_ON_STDIN_EOF", "true: stop when stdin closes, so a worker never outlives its parent (default false)"),
+        ("--silo-only", "JOB_BENCH_WORKER_SILO_ONLY", "true: the same host and Orleans silo with the PostgreSQL providers Job configures, and no Job runtime: the floor of a worker's start (default false)"),
     ];
 
     public required string ConnectionString { get; init; }
@@ -36,6 +37,10 @@ public sealed record WorkerSettings
     public string Label { get; init; } = "worker";
     public LogLevel LogLevel { get; init; } = LogLevel.Warning;
     public bool ExitOnStdinEof { get; init; }
+
+    /// <summary>An Orleans silo with Job's PostgreSQL providers (clustering, grain storage, reminders) and
+    /// nothing of Job's runtime: what any Orleans worker on this database costs to start.</summary>
+    public bool SiloOnly { get; init; }
 
     public static string Usage =>
         "Usage: dotnet Job.BenchWorker.dll --connection-string \"…\" [options]\n" +
@@ -87,6 +92,14 @@ public sealed record WorkerSettings
                 : throw new ArgumentException($"{name} must be an integer ≥ {min} (it is '{s}').");
         }
 
+        bool Bool(string name)
+        {
+            var s = Get(name);
+            return s is null ? false
+                : bool.TryParse(s, out var b) ? b
+                : throw new ArgumentException($"{name} must be true or false (it is '{s}').");
+        }
+
         var max = Int("--max-jobs", 50, 1);
         var settings = new WorkerSettings
         {
@@ -102,9 +115,8 @@ public sealed record WorkerSettings
             LogLevel = Get("--log-level") is { } level
                 ? Enum.TryParse<LogLevel>(level, ignoreCase: true, out var parsed) ? parsed : throw new ArgumentException($"--log-level '{level}' is not a log level (Trace … None).")
                 : LogLevel.Warning,
-            ExitOnStdinEof = Get("--exit-on-stdin-eof") is { } eof
-                ? bool.TryParse(eof, out var b) ? b : throw new ArgumentException($"--exit-on-stdin-eof must be true or false (it is '{eof}').")
-                : false,
+            ExitOnStdinEof = Bool("--exit-on-stdin-eof"),
+            SiloOnly = Bool("--silo-only"),
         };
         if (settings.MinJobs > settings.MaxJobs)
         {

@@ -31,7 +31,8 @@ public sealed class WorkerProcess : IAsyncDisposable
     }
 
     /// <summary>What to start.</summary>
-    public sealed record Launch(string ConnectionString, string ClusterId, int MaxJobs, int MinJobs, int TenantTypes = 0, string Label = "worker");
+    /// <param name="SiloOnly">The worker's <c>--silo-only</c>: its Orleans silo with Job's PostgreSQL providers, no Job runtime.</param>
+    public sealed record Launch(string ConnectionString, string ClusterId, int MaxJobs, int MinJobs, int TenantTypes = 0, string Label = "worker", bool SiloOnly = false);
 
     public string Label { get; }
 
@@ -120,6 +121,7 @@ public sealed class WorkerProcess : IAsyncDisposable
                      "--tenant-types", Str(launch.TenantTypes),
                      "--label", launch.Label,
                      "--exit-on-stdin-eof", "true",
+                     "--silo-only", launch.SiloOnly ? "true" : "false",
                  })
         {
             psi.ArgumentList.Add(arg);
