@@ -13,6 +13,7 @@ using Orleans.Configuration;
 // in its own process, next to an application that spawns. It registers the bench's no-op type, the
 // "record start" type and optionally N generated tenant types; it polls from the moment the silo is
 // up; it prints READY, answers RUNS and STATS on stdin, and stops gracefully on SIGTERM, Ctrl-C or STOP.
+// With --silo-only true it is the same process without Job (SiloOnly): no job type, nothing to run.
 var started = Stopwatch.StartNew();
 if (args.Contains("--help") || args.Contains("-h"))
 {
@@ -33,10 +34,8 @@ catch (ArgumentException ex)
 
 try
 {
-    if (!settings.SiloOnly)
-    {
-        await StartsTable.EnsureAsync(settings.ConnectionString, CancellationToken.None).ConfigureAwait(false);
-    }
+    // Both modes: it checks the database before the host starts, and the floor costs what the worker's start costs besides Job.
+    await StartsTable.EnsureAsync(settings.ConnectionString, CancellationToken.None).ConfigureAwait(false);
 }
 catch (Exception ex) when (ex is Npgsql.NpgsqlException or ArgumentException or InvalidOperationException)
 {

@@ -1,37 +1,52 @@
-using Job.Hosting;
+using Job.Storage;
 using Microsoft.Extensions.DependencyInjection;
-using Npgsql;
-using Orleans.Configuration;
 
 namespace Job.BenchWorker;
 
 /// <summary>
 /// The worker without Job (<c>--silo-only true</c>): the same Orleans silo on the same database, with
 /// the PostgreSQL providers <c>AddJobs</c> configures (ADO.NET clustering, default grain storage and
-/// reminders, on a pool whose connections use Job's schema, where the Orleans tables live), and no Job
-/// runtime, job type or dispatcher. Its CPU at READY is what any Orleans worker on this database pays
-/// to start, the floor under a Job worker's start (the <c>startfloor</c> workload).
+/// reminders) on the pool it gives them (Job's statement pool, each connection set to Job's schema,
+/// where the Orleans tables live), and nothing of Job's: no runtime, job type, dispatcher, listener,
+/// migrations check, cluster guard or membership turns. Its CPU at READY is what an Orleans worker on
+/// this database pays to start before any of Job's work, the floor the <c>startfloor</c> workload
+/// measures under a Job worker's start.
 /// </summary>
 internal static class SiloOnly
 {
     public static void AddProviders(ISiloBuilder silo, string connectionString)
     {
-        var dataSource = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(connectionString) { SearchPath = "job" }.ConnectionString);
-        silo.Services.AddSingleton(dataSource); // disposed with the host
-        silo.UseAdoNetClustering(o =>
+        silo.Services.AddSingleton(_ => new Pools(connectionString)); // disposed with the host's container
+        silo.UseAdoNetClustering(clustering => clustering.Configure<Pools>((o, pools) =>
         {
             o.Invariant = JobsSiloBuilderExtensions.NpgsqlInvariant;
-            o.DataSource = dataSource;
-        });
-        silo.AddAdoNetGrainStorageAsDefault(o =>
+            o.DataSource = pools.Orleans;
+        }));
+        silo.AddAdoNetGrainStorageAsDefault(storage => storage.Configure<Pools>((o, pools) =>
         {
             o.Invariant = JobsSiloBuilderExtensions.NpgsqlInvariant;
-            o.DataSource = dataSource;
-        });
-        silo.UseAdoNetReminderService(o =>
+            o.DataSource = pools.Orleans;
+        }));
+        silo.UseAdoNetReminderService(reminders => reminders.Configure<Pools>((o, pools) =>
         {
             o.Invariant = JobsSiloBuilderExtensions.NpgsqlInvariant;
-            o.DataSource = dataSource;
-        });
+            o.DataSource = pools.Orleans;
+        }));
+    }
+
+    /// <summary>Job's pools, built from the connection string as <c>AddJobs</c> builds them.</summary>
+    private sealed class Pools : IAsyncDisposable
+    {
+        private readonly JobDataSources _sources;
+
+        public Pools(string connectionString)
+        {
+            _sources = JobDataSources.For(null, connectionString);
+            Orleans = new OrleansDataSource(_sources.Statements, JobSchema.Default);
+        }
+
+        public OrleansDataSource Orleans { get; }
+
+        public ValueTask DisposeAsync() => _sources.DisposeAsync();
     }
 }

@@ -23,7 +23,7 @@ public sealed record WorkerSettings
         ("--label", "JOB_BENCH_WORKER_LABEL", "silo name in logs (default worker)"),
         ("--log-level", "JOB_BENCH_WORKER_LOG_LEVEL", "minimum log level, logs go to stderr (default Warning)"),
         ("--exit-on-stdin-eof", "JOB_BENCH_WORKER_EXIT_ON_STDIN_EOF", "true: stop when stdin closes, so a worker never outlives its parent (default false)"),
-        ("--silo-only", "JOB_BENCH_WORKER_SILO_ONLY", "true: the same host and Orleans silo with the PostgreSQL providers Job configures, and no Job runtime: the floor of a worker's start (default false)"),
+        ("--silo-only", "JOB_BENCH_WORKER_SILO_ONLY", "true: the same host and Orleans silo with the PostgreSQL providers and pool AddJobs configures, and nothing of Job's: the floor under a worker's start (default false)"),
     ];
 
     public required string ConnectionString { get; init; }
@@ -45,7 +45,7 @@ public sealed record WorkerSettings
     public static string Usage =>
         "Usage: dotnet Job.BenchWorker.dll --connection-string \"…\" [options]\n" +
         string.Join('\n', Keys.Select(k => $"  {k.Switch,-22} {k.Env,-38} {k.Help}")) +
-        "\nPrints \"READY key=value …\" once the silo is up (it polls from silo start). Commands on stdin, one per line: " +
+        "\nPrints \"READY key=value …\" once the silo is up (it polls from silo start; with --silo-only, it has no job type and runs nothing). Commands on stdin, one per line: " +
         "RUNS (prints \"RUNS total=… noop=… start=… tenant=…\"), STATS (prints \"STATS {json}\"), STOP. " +
         "SIGTERM or Ctrl-C stops it gracefully.";
 

@@ -31,8 +31,10 @@ public sealed class WorkerProcess : IAsyncDisposable
     }
 
     /// <summary>What to start.</summary>
-    /// <param name="SiloOnly">The worker's <c>--silo-only</c>: its Orleans silo with Job's PostgreSQL providers, no Job runtime.</param>
-    public sealed record Launch(string ConnectionString, string ClusterId, int MaxJobs, int MinJobs, int TenantTypes = 0, string Label = "worker", bool SiloOnly = false);
+    /// <param name="SiloOnly">The worker's <c>--silo-only</c>: its Orleans silo with Job's PostgreSQL providers, nothing of Job's.</param>
+    /// <param name="ServiceId">The Orleans service id (the worker's default, <c>job-bench</c>, when null).</param>
+    public sealed record Launch(string ConnectionString, string ClusterId, int MaxJobs, int MinJobs, int TenantTypes = 0, string Label = "worker",
+        bool SiloOnly = false, string? ServiceId = null);
 
     public string Label { get; }
 
@@ -125,6 +127,12 @@ public sealed class WorkerProcess : IAsyncDisposable
                  })
         {
             psi.ArgumentList.Add(arg);
+        }
+
+        if (launch.ServiceId is { } serviceId)
+        {
+            psi.ArgumentList.Add("--service");
+            psi.ArgumentList.Add(serviceId);
         }
 
         // Not on the command line, where every process could read it.

@@ -6,13 +6,15 @@ namespace Job.Bench.Workloads;
 
 /// <summary>
 /// The floor under a worker's start: how much CPU a worker process spends until READY, as the deployed
-/// workload launches it (published ReadyToRun, server GC), with and without Job. In turn, per round:
-/// the worker with <c>--silo-only</c> (the same Generic Host and Orleans silo on the same database,
-/// with the PostgreSQL providers <c>AddJobs</c> configures and no Job runtime), then the worker itself
-/// at 16/8 with nothing to run. Each start is a fresh cluster id, stopped gracefully before the next.
-/// Reported: CPU at READY (the process's own reading), launch → READY and the methods left to the JIT,
-/// medians and ranges; the silo's CPU spread over the deployed workload's job count is what any
-/// Orleans worker on this database adds to each job's whole-life CPU in that workload before it runs one.
+/// workload launches it (published ReadyToRun, server GC), with and without Job. Without Job it is the
+/// worker with <c>--silo-only</c>: the same program, Generic Host and Orleans silo on the same database,
+/// with the PostgreSQL providers and pool <c>AddJobs</c> configures, and nothing of Job's; with Job, the
+/// worker itself at 16/8 with nothing to run. One uncounted start of each kind first (the file cache,
+/// the new database), then <see cref="BenchOptions.FloorRounds"/> rounds of one start each, the order
+/// alternating by round; every start has a cluster and service id of its own and is stopped gracefully
+/// before the next. Reported: CPU at READY (the process's own reading), launch → READY and the methods
+/// left to the JIT, medians and every sample; the silo's CPU spread over the deployed workload's job
+/// count is what that workload's whole-life CPU per job carries before a worker runs a job.
 /// </summary>
 public sealed class StartFloorWorkload : IWorkload
 {
@@ -28,24 +30,18 @@ public sealed class StartFloorWorkload : IWorkload
         await using var db = await context.Postgres.CreateDatabaseAsync("startfloor", ct).ConfigureAwait(false);
         var kinds = new[] { (SiloOnly: true, Name: "silo only"), (SiloOnly: false, Name: "Job worker") };
         var starts = kinds.ToDictionary(k => k.SiloOnly, _ => new List<Start>());
-        for (var round = 1; round <= context.Options.FloorRounds; round++)
+        for (var round = 0; round <= context.Options.FloorRounds; round++)
         {
-            foreach (var kind in kinds)
+            foreach (var kind in round % 2 == 0 ? Enumerable.Reverse(kinds) : kinds)
             {
-                var label = $"startfloor-{(kind.SiloOnly ? "silo" : "worker")}-{round}-{db.Name}";
-                await using var worker = WorkerProcess.Start(
-                    new WorkerProcess.Launch(db.ConnectionString, label, 16, 8, Label: label, SiloOnly: kind.SiloOnly), context.WorkerLogDirectory);
-                var ready = await worker.WaitReadyAsync(s_readyTimeout, ct).ConfigureAwait(false);
-                var (_, graceful) = await worker.StopAsync(s_stopTimeout).ConfigureAwait(false);
-                if (!graceful)
+                var start = await StartAsync(context, db, kind.SiloOnly, $"startfloor-{(kind.SiloOnly ? "silo" : "worker")}-{round}-{db.Name}", ct).ConfigureAwait(false);
+                if (round > 0)
                 {
-                    throw new BenchCheckException($"{kind.Name} start {round} did not stop gracefully; see {worker.LogPath}.");
+                    starts[kind.SiloOnly].Add(start);
                 }
 
-                var start = new Start(Double(ready, "cpu_s"), worker.ReadySeconds, Double(ready, "jit_methods"));
-                starts[kind.SiloOnly].Add(start);
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"  round {round} {kind.Name,-10}: CPU at READY {start.CpuSeconds:0.000} s, READY after {start.ReadySeconds:0.000} s, {start.JitMethods:N0} methods JIT-compiled"));
+                    $"  {(round == 0 ? "warm-up" : $"round {round}")} {kind.Name,-10}: CPU at READY {start.CpuSeconds:0.000} s, READY after {start.ReadySeconds:0.000} s, {start.JitMethods:N0} methods JIT-compiled"));
             }
         }
 
@@ -69,8 +65,19 @@ public sealed class StartFloorWorkload : IWorkload
 
         var loadEnd = ResourceSampler.LoadAverage();
         result.Data("load_average_start", load).Data("load_average_end", loadEnd).Data("rounds", context.Options.FloorRounds);
-        result.Note($"load average {load} at start, {loadEnd} at end; {context.Options.FloorRounds} round(s), silo only then the Job worker in each; " +
+        result.Note($"load average {load} at start, {loadEnd} at end; one uncounted start of each kind, then {context.Options.FloorRounds} round(s), the order alternating; " +
                     $"worker: {WorkerProcess.WorkerDllPath()}");
+    }
+
+    private static async Task<Start> StartAsync(BenchContext context, BenchDatabase db, bool siloOnly, string label, CancellationToken ct)
+    {
+        await using var worker = WorkerProcess.Start(
+            new WorkerProcess.Launch(db.ConnectionString, label, 16, 8, Label: label, SiloOnly: siloOnly, ServiceId: label), context.WorkerLogDirectory);
+        var ready = await worker.WaitReadyAsync(s_readyTimeout, ct).ConfigureAwait(false);
+        var (_, graceful) = await worker.StopAsync(s_stopTimeout).ConfigureAwait(false);
+        return graceful
+            ? new Start(Double(ready, "cpu_s"), worker.ReadySeconds, Double(ready, "jit_methods"))
+            : throw new BenchCheckException($"{label} did not stop gracefully; see {worker.LogPath}.");
     }
 
     private static double Double(IReadOnlyDictionary<string, string> ready, string key) =>
