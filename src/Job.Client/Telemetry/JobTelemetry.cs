@@ -33,6 +33,9 @@ public static class JobTelemetry
     /// <summary>Every outcome a run can end with (<c>job.runs</c>' <c>job.outcome</c>).</summary>
     internal static readonly string[] Outcomes = ["completed", "rescheduled", "retry", "errored", "handed_back", "cancelled"];
 
+    /// <summary>The outcomes of a recurring schedule's tick under <c>job.schedule.ticks</c>.</summary>
+    internal static readonly string[] ScheduleTickOutcomes = ["spawned", "skipped", "missed"];
+
     /// <summary>Every reason a running job is rescued for (<c>job.rescued</c>' <c>job.rescue.reason</c>): the history event it writes.</summary>
     internal static readonly string[] RescueReasons = [JobEventTypes.SiloLost, JobEventTypes.JobLost];
 
@@ -77,8 +80,19 @@ public static class JobTelemetry
     /// first event hides that event from <c>rate()</c> and <c>increase()</c> (they need two samples), and
     /// a dashboard shows "no data" rather than 0 for a type that never failed; starting at zero fixes both.
     /// </summary>
-    internal static void StartSeries(IEnumerable<string> jobTypes)
+    /// <param name="jobTypes">This silo's job types.</param>
+    /// <param name="schedules">The recurring schedules this silo declares: their tick counts start at zero
+    /// here too, so an alert on missed ticks sees the first one (the leader, wherever it runs, counts them).</param>
+    internal static void StartSeries(IEnumerable<string> jobTypes, IEnumerable<string> schedules)
     {
+        foreach (var schedule in schedules)
+        {
+            foreach (var outcome in ScheduleTickOutcomes)
+            {
+                ScheduleTicks.Add(0, new KeyValuePair<string, object?>(TagSchedule, schedule), new KeyValuePair<string, object?>(TagOutcome, outcome));
+            }
+        }
+
         Claimed.Add(0);
         Pruned.Add(0);
         foreach (var jobType in jobTypes)

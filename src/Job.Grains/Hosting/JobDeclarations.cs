@@ -26,6 +26,18 @@ internal sealed partial class JobDeclarations(
     private readonly Dictionary<string, JobTypeLimits?> _limits = new(StringComparer.Ordinal);
     private Task? _applied;
 
+    /// <summary>The names of the schedules declared in code on this silo.</summary>
+    public IReadOnlyList<string> ScheduleNames
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return [.. _schedules.Select(s => s.Name)];
+            }
+        }
+    }
+
     /// <exception cref="InvalidOperationException">Declarations were already applied.</exception>
     public void AddSchedule(ScheduleDeclaration declaration)
     {

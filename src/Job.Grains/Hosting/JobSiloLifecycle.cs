@@ -84,8 +84,8 @@ internal sealed partial class JobSiloLifecycle(
             address.Endpoint.Port,
             address.Generation));
 
-        // The job types are known (and fixed) once polling starts: their counters start at zero.
-        JobTelemetry.StartSeries(registry.TypeNames);
+        // The job types and declared schedules are known (and fixed) once polling starts: their counters start at zero.
+        JobTelemetry.StartSeries(registry.TypeNames, declarations.ScheduleNames);
     }
 
     /// <summary>The orderly stop (idempotent; safe when polling never started).</summary>

@@ -59,7 +59,7 @@ public sealed class WorkerSampleTests(DatabaseFixture db) : IClassFixture<Databa
         Assert.Superset(new SortedSet<string>(StringComparer.Ordinal)
         {
             "job_queue_depth", "job_running", "job_dispatch_lag_seconds_bucket", "job_run_duration_seconds_bucket",
-            "job_runs_total", "job_rescued_total", "job_stale_writes_total",
+            "job_runs_total", "job_rescued_total", "job_stale_writes_total", "job_schedule_ticks_total",
         }, new SortedSet<string>(metricNames, StringComparer.Ordinal));
         IReadOnlyList<PrometheusSample> scrape = [];
         string body = "";
@@ -88,6 +88,8 @@ public sealed class WorkerSampleTests(DatabaseFixture db) : IClassFixture<Databa
         Assert.Contains(scrape, x => x.Name == "job_stale_writes_total" && x["job_type"] == "sample.batch" && x.Value == 0);
         Assert.Contains(scrape, x => x.Name == "job_queue_depth" && x["job_type"] == "sample.batch" && x["job_state"] == "pending" && x.Value == 0);
         Assert.Contains(scrape, x => x.Name == "job_running" && x["job_silo"] is { Length: > 0 });
+        // The sample's nightly schedule, just declared, has missed no tick: its series are there, at zero, for an alert on missed ticks.
+        Assert.Contains(scrape, x => x.Name == "job_schedule_ticks_total" && x["job_schedule"] == "sample.nightly" && x["job_outcome"] == "missed" && x.Value == 0);
         await runtime.Context.Control.CancelAsync(scheduled.Id, "test over", DateTimeOffset.UtcNow, CancellationToken.None);
 
         Assert.Equal(0, await worker.StopAsync(TimeSpan.FromSeconds(60)));
