@@ -15,11 +15,6 @@ try
     // The team's job types. Each gets an injectable JobSpawner<TConfig> for spawning its jobs.
     builder.Services.AddJobInitializer<BatchJob>();
 
-    // A recurring schedule: a batch every night at 02:00 UTC. The cluster's leader spawns each tick's job
-    // once, whichever worker runs it; a worker that no longer declares a schedule warns, and
-    // RetireRecurringJob removes it.
-    builder.Services.AddRecurringJob("sample.nightly", BatchJob.Type, "0 2 * * *", new BatchConfig("nightly", 100));
-
     await using var app = builder.Build();
     app.MapJobWorkerEndpoints();
     // Runs until SIGTERM or Ctrl-C, then stops claiming, gives running jobs Jobs:ShutdownTimeout to

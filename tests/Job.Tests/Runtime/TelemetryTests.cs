@@ -58,9 +58,10 @@ public sealed class TelemetryTests(DatabaseFixture db) : IClassFixture<DatabaseF
     }
 
     [Fact]
-    public async Task Counters_of_a_silos_types_start_at_zero_and_spawns_through_the_type_grain_are_counted()
+    public async Task Counters_of_a_silos_types_and_declared_schedules_start_at_zero_and_spawns_through_the_type_grain_are_counted()
     {
         var type = $"metered-{Guid.NewGuid():N}";
+        var declared = $"declared-{Guid.NewGuid():N}";
         var seen = new ConcurrentQueue<(string Instrument, long Value, Dictionary<string, object?> Tags)>();
         using var listener = new MeterListener
         {
@@ -80,7 +81,7 @@ public sealed class TelemetryTests(DatabaseFixture db) : IClassFixture<DatabaseF
                 map[tag.Key] = tag.Value;
             }
 
-            if (Equals(map.GetValueOrDefault("job.type"), type))
+            if (Equals(map.GetValueOrDefault("job.type"), type) || Equals(map.GetValueOrDefault("job.schedule"), declared))
             {
                 seen.Enqueue((instrument.Name, value, map));
             }
@@ -90,6 +91,7 @@ public sealed class TelemetryTests(DatabaseFixture db) : IClassFixture<DatabaseF
         await using var harness = new JobsHarness(db.ConnectionString);
         var jobs = await harness.StartAsync();
         jobs.AddInitializer(TestInitializer.Completing(type));
+        jobs.AddRecurring(new JobScheduleSpec<TestConfig>(declared, new JobType(type), "0 2 * * *", new TestConfig(3)));
         await jobs.StartPollAsync();
 
         // Zero for every outcome, rescue reason and the other per-type counters, before anything happened.
@@ -105,6 +107,12 @@ public sealed class TelemetryTests(DatabaseFixture db) : IClassFixture<DatabaseF
 
         Assert.Contains(seen, m => m.Instrument == "job.stale_writes" && m.Value == 0);
         Assert.Contains(seen, m => m.Instrument == "job.spawned" && m.Value == 0);
+
+        // And every outcome of the schedule declared in code: an alert on missed ticks has its zero.
+        foreach (var outcome in new[] { "spawned", "skipped", "missed" })
+        {
+            Assert.Contains(seen, m => m.Instrument == "job.schedule.ticks" && m.Value == 0 && Equals(m.Tags["job.schedule"], declared) && Equals(m.Tags["job.outcome"], outcome));
+        }
 
         // A spawn by type name (an Orleans client's path) counts as a spawn, and its run as a run.
         var job = await jobs.GrainFactory.SpawnJobAsync(new JobType(type), JobId.New(), new TestConfig(1));
