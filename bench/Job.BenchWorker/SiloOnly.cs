@@ -1,3 +1,4 @@
+using Job.Hosting;
 using Job.Storage;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -17,21 +18,7 @@ internal static class SiloOnly
     public static void AddProviders(ISiloBuilder silo, string connectionString)
     {
         silo.Services.AddSingleton(_ => new Pools(connectionString)); // disposed with the host's container
-        silo.UseAdoNetClustering(clustering => clustering.Configure<Pools>((o, pools) =>
-        {
-            o.Invariant = JobsSiloBuilderExtensions.NpgsqlInvariant;
-            o.DataSource = pools.Orleans;
-        }));
-        silo.AddAdoNetGrainStorageAsDefault(storage => storage.Configure<Pools>((o, pools) =>
-        {
-            o.Invariant = JobsSiloBuilderExtensions.NpgsqlInvariant;
-            o.DataSource = pools.Orleans;
-        }));
-        silo.UseAdoNetReminderService(reminders => reminders.Configure<Pools>((o, pools) =>
-        {
-            o.Invariant = JobsSiloBuilderExtensions.NpgsqlInvariant;
-            o.DataSource = pools.Orleans;
-        }));
+        OrleansPostgresProviders.Add<Pools>(silo, clustering: true, pools => pools.Orleans);
     }
 
     /// <summary>Job's pools, built from the connection string as <c>AddJobs</c> builds them.</summary>

@@ -85,27 +85,10 @@ public static class JobsSiloBuilderExtensions
             }
         });
 
-        // The Orleans providers share the runtime's data source: a data source of the application's
-        // no longer shows its password in its connection string, so nothing may rebuild connections
-        // from that string.
-        builder.UseAdoNetReminderService(reminders => reminders.Configure<JobRuntime>((o, runtime) =>
-        {
-            o.Invariant = NpgsqlInvariant;
-            o.DataSource = runtime.OrleansDataSource;
-        }));
+        // The Orleans providers share the runtime's data source.
+        OrleansPostgresProviders.Add<JobRuntime>(builder, declared.UsePostgresClustering, runtime => runtime.OrleansDataSource);
         if (declared.UsePostgresClustering)
         {
-            builder.UseAdoNetClustering(clustering => clustering.Configure<JobRuntime>((o, runtime) =>
-            {
-                o.Invariant = NpgsqlInvariant;
-                o.DataSource = runtime.OrleansDataSource;
-            }));
-            builder.AddAdoNetGrainStorageAsDefault(storage => storage.Configure<JobRuntime>((o, runtime) =>
-            {
-                o.Invariant = NpgsqlInvariant;
-                o.DataSource = runtime.OrleansDataSource;
-            }));
-
             // The cluster's silos write their membership status one at a time (see MembershipTurns).
             services.AddSingleton<MembershipTurns>();
             services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<MembershipTurns>());
